@@ -1,0 +1,15 @@
+"""handmade: neurons and MLPs in NumPy, every derivative written by hand (no torch here)."""
+
+from handmade.activations import ACTIVATIONS, Activation, get_activation, softmax_jacobian
+from handmade.dense import dense_backward, dense_forward, init_dense
+from handmade.losses import LOSSES, Loss, get_loss
+from handmade.mlp import MLP
+from handmade.neuron import LinearNeuron, LogisticNeuron, Perceptron
+from handmade.optim import sgd_step
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "get_activation", "softmax_jacobian",
+    "dense_forward", "dense_backward", "init_dense",
+    "LOSSES", "Loss", "get_loss",
+    "MLP", "LogisticNeuron", "LinearNeuron", "Perceptron", "sgd_step",
+]

@@ -1,0 +1,161 @@
+"""A multi-layer perceptron of any depth, with the backward pass written by hand.
+
+Layer ``l`` (0-based, counted from the input) computes::
+
+    Z_l = A_{l-1} @ W_l.T + b_l        (m, out_l)      A_{-1} = X  (m, n_in)
+    A_l = f_l(Z_l)                     (m, out_l)
+
+and the backward pass walks back with the deltas ``delta_l = dL/dZ_l``::
+
+    delta_L = f_L'(Z_L) * dL/dA_L                       output layer
+    delta_l = f_l'(Z_l) * (delta_{l+1} @ W_{l+1})       hidden layers
+    dW_l = delta_l.T @ A_{l-1},   db_l = sum_i delta_l[i]
+
+Parameters live in ``params``, keyed and shaped exactly like the torch twin's
+``state_dict()``: ``layers.{l}.weight`` ``(out_l, in_l)`` and ``layers.{l}.bias``
+``(out_l,)``. The model's dtype is the dtype of its parameters; inputs are cast to it, so
+a float32 model computes in float32 end to end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handmade.activations import get_activation
+from handmade.dense import dense_backward, dense_forward, init_dense
+from handmade.losses import REDUCTIONS, get_loss
+
+Array = np.ndarray
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def weight_key(layer: int) -> str:
+    return f"layers.{layer}.weight"
+
+
+def bias_key(layer: int) -> str:
+    return f"layers.{layer}.bias"
+
+
+def check_dtype(dtype) -> np.dtype:
+    """``numpy.float32`` or ``numpy.float64`` (as a dtype); TypeError for anything else."""
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(d) for d in FLOAT_DTYPES):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dt}")
+    return dt
+
+
+class MLP:
+    """``MLP(sizes, activations, loss, *, seed=0, dtype=numpy.float64, reduction="mean")``.
+
+    Args:
+        sizes: ``[n_in, h_1, ..., n_out]``, at least two positive integers.
+        activations: one activation name per layer (``len(sizes) - 1`` names), see
+            ``handmade.activations.ACTIVATIONS``.
+        loss: a loss name from ``handmade.losses.LOSSES``.
+        seed: seeds nn.Linear's default initialization (uniform ±1/√fan_in).
+        dtype: ``numpy.float64`` (the reference) or ``numpy.float32``.
+        reduction: ``"mean"`` or ``"sum"``, as torch's losses.
+
+    Shape:
+        X ``(m, n_in)``; output ``(m, n_out)``; labels as ``handmade.losses`` describes.
+    """
+
+    def __init__(self, sizes, activations, loss, *, seed=0, dtype=np.float64,
+                 reduction="mean"):
+        self.sizes = _check_sizes(sizes)
+        if isinstance(activations, str) or len(activations) != len(self.sizes) - 1:
+            raise ValueError(f"activations must be a list of {len(self.sizes) - 1} names "
+                             f"(one per layer), got {activations!r}")
+        self.activations = [get_activation(a).name for a in activations]
+        if "step" in self.activations:
+            raise ValueError("activation 'step' has no gradient; use handmade.Perceptron")
+        self.loss = get_loss(loss).name
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+        dtype = check_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        self.params: dict[str, Array] = {}
+        for layer, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            W, b = init_dense(n_in, n_out, rng, dtype)
+            self.params[weight_key(layer)] = W
+            self.params[bias_key(layer)] = b
+        self.deltas: list[Array] = []
+        self._caches: list = []
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.params[weight_key(0)].dtype
+
+    def _as_input(self, X) -> Array:
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have shape (m, {self.sizes[0]}) (samples are rows), "
+                             f"got {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("X is an empty batch (0 rows)")
+        return X.astype(self.dtype, copy=False)
+
+    def forward(self, X) -> Array:
+        """The output ``A_L`` (m, n_out); keeps each layer's cache for ``backward``."""
+        A = self._as_input(X)
+        self._caches = []
+        for layer, name in enumerate(self.activations):
+            W, b = self.params[weight_key(layer)], self.params[bias_key(layer)]
+            Z, dense_cache = dense_forward(A, W, b)  # (m, out_l)
+            A = get_activation(name).forward(Z)  # (m, out_l)
+            self._caches.append((dense_cache, Z, A))
+        return A
+
+    def preactivations(self, X) -> list[Array]:
+        """``[Z_0, ..., Z_L]`` for ``X``: where the kinks of relu-like activations lie."""
+        self.forward(X)
+        return [Z for _, Z, _ in self._caches]
+
+    def loss_value(self, X, y) -> float:
+        """The loss alone (no backward): what finite differences evaluate."""
+        return get_loss(self.loss).value(self.forward(X), y, self.reduction)
+
+    def backward(self, dA: Array) -> dict[str, Array]:
+        """Gradients of every parameter from ``dA = dL/dA_L`` (m, n_out); sets ``deltas``."""
+        grads: dict[str, Array] = {}
+        self.deltas = [None] * self.n_layers
+        for layer in reversed(range(self.n_layers)):
+            dense_cache, Z, A = self._caches[layer]  # forward was: A = f(Z), Z = A_prev W.T + b
+            dZ = get_activation(self.activations[layer]).backward(dA, Z, A)  # f'(Z) * dA
+            self.deltas[layer] = dZ  # (m, out_l)
+            dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(dZ, dense_cache)
+        return {k: grads[k] for k in self.params}  # same key order as params
+
+    def loss_and_grads(self, X, y) -> tuple[float, dict[str, Array]]:
+        """``(loss, grads)``: grads keyed and shaped like ``params``; ``deltas`` kept."""
+        out = self.forward(X)
+        loss = get_loss(self.loss)
+        value = loss.value(out, y, self.reduction)
+        return value, self.backward(loss.grad(out, y, self.reduction))
+
+    def predict(self, X) -> Array:
+        """The model output ``A_L`` (m, n_out), e.g. probabilities for a sigmoid output."""
+        return self.forward(X)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(sizes={self.sizes}, activations={self.activations}, "
+                f"loss={self.loss!r}, dtype={self.dtype.name})")
+
+
+def _check_sizes(sizes) -> list[int]:
+    try:
+        out = [int(s) for s in sizes]
+    except (TypeError, ValueError):
+        raise ValueError(f"sizes must be a list of positive integers, got {sizes!r}") from None
+    if len(out) < 2 or any(s < 1 for s in out) or out != list(sizes):
+        raise ValueError(f"sizes must be [n_in, ..., n_out]: at least two positive integers, "
+                         f"got {sizes!r}")
+    return out

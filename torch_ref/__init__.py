@@ -1,0 +1,8 @@
+"""torch_ref: the same models as torch.nn modules; autograd does the calculus (no handmade here)."""
+
+from torch_ref.device import cuda_devices, resolve_device, resolve_dtype
+from torch_ref.functional import ACTIVATIONS, LOSSES, compute_loss
+from torch_ref.mlp import TorchMLP, TorchNeuron
+
+__all__ = ["TorchMLP", "TorchNeuron", "ACTIVATIONS", "LOSSES", "compute_loss",
+           "cuda_devices", "resolve_device", "resolve_dtype"]
