@@ -21,7 +21,7 @@ import numpy as np
 
 from handmade.activations import get_activation
 
-FD_STEP = 1e-6  # balances h² truncation against eps/h roundoff in float64
+FD_STEP = 1e-5  # minimizes truncation h²|L'''|/6 plus roundoff eps|L|/h in float64
 MAX_COORDS = 1000  # models up to this many parameters get every coordinate checked
 N_DIRECTIONS = 8  # random directions per parameter tensor for larger models
 

@@ -1,0 +1,116 @@
+"""The ``handgrad`` command line.
+
+    handgrad verify [--json FILE] [--device auto|cpu|cuda|cuda:N] [--dtype both|float64|float32]
+
+``verify`` runs the verification matrix (``compare.matrix``), prints one line per
+(config, dtype, device) with the worst errors over its parameters, and exits 0 when every
+check passes, 1 when any fails and 2 on a usage error (e.g. CUDA asked for and absent).
+``--json FILE`` writes a list with one record per (config, dtype, device, entry), where an
+entry is a parameter (``kind: "param"``), a layer delta (``"delta"``) or the loss value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+from compare.matrix import Result, default_configs, run_matrix
+
+
+def _worst(values):
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def _fmt(x):
+    return "-" if x is None else f"{x:.1e}"
+
+
+def _line(r: Result) -> str:
+    params = [e for e in r.report.entries if e.kind == "param"]
+    ag = _worst(e.autograd_rel_err for e in params)
+    fd = _worst(e.fd_rel_err for e in params)
+    kinks = sum(e.fd_kinks for e in params)
+    status = "ok" if r.report.ok else f"FAIL {r.report.failures}"
+    return (f"{r.config:46} {r.dtype:8} {r.device:7} {_fmt(ag):>9} {_fmt(fd):>9} "
+            f"{kinks:>5}  {status}")
+
+
+def write_json_atomic(path: str, data) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".handgrad-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def resolve_devices(device: str) -> list[str]:
+    """``auto`` -> cpu plus every CUDA device present; otherwise the one device, checked."""
+    from torch_ref import cuda_devices, resolve_device
+    if device == "auto":
+        return ["cpu", *cuda_devices()]
+    resolve_device(device)  # ValueError with the reason if it cannot be used
+    return [device]
+
+
+def cmd_verify(args) -> int:
+    devices = resolve_devices(args.device)
+    dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
+    print(f"{'config':46} {'dtype':8} {'device':7} {'autograd':>9} {'fin.diff':>9} "
+          f"{'kinks':>5}  result")
+    start = time.perf_counter()
+    results = run_matrix(default_configs(), dtypes, devices,
+                         on_result=None if args.quiet else lambda r: print(_line(r)))
+    elapsed = time.perf_counter() - start
+    failed = [r for r in results if not r.report.ok]
+    for r in failed:
+        print(f"\n{r.config} ({r.dtype}, {r.device}):\n{r.report}")
+    for dtype in dtypes:
+        params = [e for r in results if r.dtype == dtype for e in r.report.entries
+                  if e.kind == "param"]
+        print(f"worst {dtype}: hand vs autograd {_fmt(_worst(e.autograd_rel_err for e in params))}"
+              f", hand vs finite differences {_fmt(_worst(e.fd_rel_err for e in params))} "
+              "(normwise relative)")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
+          f"({len(results)} checks on {', '.join(devices)} in {elapsed:.1f} s)")
+    if args.json:
+        write_json_atomic(args.json, [rec for r in results for rec in r.report.records(r.config)])
+        print(f"wrote {args.json}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="handgrad", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="check hand gradients against autograd and "
+                                           "finite differences over the whole matrix")
+    verify.add_argument("--json", metavar="FILE", help="write one record per checked entry")
+    verify.add_argument("--device", default="auto",
+                        help="auto (cpu and every GPU present), cpu, cuda or cuda:N")
+    verify.add_argument("--dtype", default="both", choices=["both", "float64", "float32"])
+    verify.add_argument("--quiet", action="store_true", help="print only failures and totals")
+    verify.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"handgrad {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
