@@ -45,7 +45,7 @@ class Entry:
     note: str = ""
 
 
-@dataclass
+@dataclass(repr=False)
 class GradReport:
     """Everything ``check_gradients`` found; ``str(report)`` is a readable table."""
 
@@ -92,6 +92,8 @@ class GradReport:
             lines.append(f"parameters that disagree: {self.failures or 'none'}; first bad layer "
                          f"counting back from the output: {self.first_bad_layer}")
         return "\n".join(lines)
+
+    __repr__ = __str__
 
 
 def _compare(entry: Entry, a, b, tol, which: str) -> None:

@@ -1,0 +1,62 @@
+"""``handgrad verify``: exit codes, the printed table and the JSON records."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import handmade
+from compare import cli, matrix
+
+REQUIRED = {"config", "dtype", "device", "param", "autograd_rel_err", "fd_rel_err", "ok"}
+
+
+@pytest.fixture(scope="module")
+def verify_json(tmp_path_factory):
+    path = tmp_path_factory.mktemp("verify") / "verify.json"
+    code = cli.main(["verify", "--device", "cpu", "--quiet", "--json", str(path)])
+    return code, json.loads(path.read_text())
+
+
+def test_verify_exits_0_and_writes_one_record_per_config_and_parameter(verify_json):
+    code, records = verify_json
+    assert code == 0
+    assert all(REQUIRED <= set(r) for r in records)
+    params = [r for r in records if r["kind"] == "param"]
+    expected = {(c.name, dtype, key) for c in matrix.default_configs()
+                for dtype in ("float64", "float32")
+                for key in c.build(np.float64).params}
+    assert {(r["config"], r["dtype"], r["param"]) for r in params} == expected
+    assert len(params) == len(expected)  # no duplicates
+    assert all(r["ok"] and r["device"] == "cpu" for r in records)
+    assert all(r["fd_rel_err"] is not None for r in params)
+
+
+def test_verify_fails_with_exit_1_on_a_wrong_gradient(monkeypatch, capsys):
+    class NoFactorTwo(handmade.MLP):
+        def loss_and_grads(self, X, y):
+            loss, grads = super().loss_and_grads(X, y)
+            return loss, {k: g / 2 for k, g in grads.items()}  # mse's factor 2 forgotten
+
+    bad = matrix.Config("bad-mse", lambda dt: NoFactorTwo([3, 4, 2], ["tanh", "identity"],
+                                                          "mse", dtype=dt), "mse")
+    monkeypatch.setattr(cli, "default_configs", lambda: [bad])
+    assert cli.main(["verify", "--device", "cpu", "--dtype", "float64"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "layers.0.weight" in out and "0 passed, 1 failed" in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_verify_on_missing_cuda_is_a_usage_error(capsys):
+    assert cli.main(["verify", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "CUDA is not available" in err and "Traceback" not in err
+
+
+def test_module_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "compare", "verify", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "--json" in proc.stdout
