@@ -1,4 +1,7 @@
-"""compare: the judge between handmade (NumPy) and torch_ref (torch); the only package importing both."""
+"""compare: the judge between handmade (NumPy) and torch_ref (torch).
+
+The only package that imports both sides.
+"""
 
 from compare.gradcheck import Entry, GradReport, assert_gradients_match, check_gradients
 from compare.spec import Spec, build_twins

@@ -156,6 +156,8 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     try:
         loss, grads = hand.loss_and_grads(X, y)
         deltas = getattr(hand, "deltas", None)
+        if not isinstance(grads, dict):
+            raise TypeError(f"grads must be a dict keyed like params, got {type(grads).__name__}")
     except Exception as exc:  # a broken backward is a finding, not a crash
         note = f"loss_and_grads raised {type(exc).__name__}: {exc}"
         report.entries = [Entry(k, "param", _layer_of(k), ok=False, note=note)

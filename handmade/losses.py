@@ -18,8 +18,8 @@ name                  value                                       gradient dL/do
 ====================  ==========================================  =============================
 mse                   Σ (o - y)² / N                              2 (o - y) / N
 half_mse              ½ Σ (o - y)² / N                            (o - y) / N
-bce                   -Σ [y max(log p, -100)                      (p - y) / max(p (1 - p), 1e-12) / N
-                      + (1 - y) max(log(1 - p), -100)] / N
+bce                   -Σ [y max(log p, -100)                      (p - y) / N
+                      + (1 - y) max(log(1 - p), -100)] / N        / max(p (1 - p), 1e-12)
 bce_with_logits       Σ [max(z, 0) - z y + log(1 + e^-|z|)] / N   (sigmoid(z) - y) / N
 cross_entropy         Σ_i [logsumexp(z_i) - z_i,y_i] / N          (softmax(z) - onehot(y)) / N
 nll                   -Σ_i log p_i,y_i / N                        -onehot(y) / p / N

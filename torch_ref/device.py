@@ -23,7 +23,9 @@ def resolve_dtype(dtype) -> torch.dtype:
 
 def cuda_devices() -> list[str]:
     """``["cuda:0", ...]`` for the GPUs torch can use here; empty without CUDA."""
-    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    if not torch.cuda.is_available():
+        return []
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
 def resolve_device(device) -> torch.device:
