@@ -44,7 +44,9 @@ from handmade.activations import sigmoid, softmax
 Array = np.ndarray
 
 LOG_CLAMP = -100.0  # torch's binary_cross_entropy clamps log(p) and log(1 - p) here
-BCE_GRAD_EPS = 1e-12  # torch's binary_cross_entropy_backward: max(p (1 - p), 1e-12)
+# torch's binary_cross_entropy_backward divides by max(p (1 - p), EPSILON) with EPSILON a C++
+# float 1e-12, i.e. 1e-12 rounded to float32 (9.99999996e-13), in float64 too.
+BCE_GRAD_EPS = float(np.float32(1e-12))
 REDUCTIONS = ("mean", "sum")
 
 
