@@ -19,6 +19,8 @@ a float32 model computes in float32 end to end.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from handmade.activations import get_activation
@@ -151,11 +153,10 @@ class MLP:
 
 
 def _check_sizes(sizes) -> list[int]:
-    try:
-        out = [int(s) for s in sizes]
-    except (TypeError, ValueError):
-        raise ValueError(f"sizes must be a list of positive integers, got {sizes!r}") from None
-    if len(out) < 2 or any(s < 1 for s in out) or out != list(sizes):
+    """``sizes`` as a list of ints: at least two, each a positive integer (not a bool)."""
+    items = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else []
+    if len(items) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                             or s < 1 for s in items):
         raise ValueError(f"sizes must be [n_in, ..., n_out]: at least two positive integers, "
                          f"got {sizes!r}")
-    return out
+    return [int(s) for s in items]

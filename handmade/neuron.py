@@ -92,7 +92,8 @@ class Perceptron(_Neuron):
     ``predict`` is ``step(z)`` (1 where z > 0). The gradients are the subgradient of the
     loss, 0 at the kink ``s z = 0`` (torch's relu convention), so a sample lying exactly on
     the boundary does not move the weights. ``update`` takes one subgradient step: the
-    classic rule ``w += lr (y - step(z)) x`` summed over the samples and divided by m.
+    classic rule ``w += lr (y - step(z)) x`` summed over the samples and divided by m,
+    except at z = 0 with y = 1, where the classic rule (step(0) = 0) would still move.
     The model output that the loss reads (and the torch twin sees) is ``z`` itself.
     """
 
