@@ -7,13 +7,11 @@ the reference dtype; float32 is checked against a float64 torch reference.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from strict_numerics import strict_floating_point
 
 import handmade
 from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
@@ -42,18 +40,6 @@ ATOL64 = 1e-14
 # of float32 rounding; the absolute part covers float32 cancellation (ulp(1) times |dA|).
 RTOL32 = 1e-6
 ATOL32 = 1e-6
-
-
-@contextlib.contextmanager
-def strict_floating_point():
-    """Overflow, division by zero and invalid operations raise; so does any warning.
-
-    Underflow to 0 is allowed (it is exact in the limit).
-    """
-    with np.errstate(over="raise", divide="raise", invalid="raise"), \
-            warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
 
 
 def torch_value_and_grad(name: str, z: np.ndarray, dA: np.ndarray):

@@ -7,14 +7,13 @@ witnesses. float64 is the reference dtype.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from strict_numerics import strict_floating_point
 
 import handmade
 from torch_ref.functional import compute_loss
@@ -34,15 +33,6 @@ ATOL64 = 1e-15
 # absolute size for entries that cancel to ~0.
 RTOL32 = 1e-6
 ATOL32 = 1e-6
-
-
-@contextlib.contextmanager
-def strict_floating_point():
-    """Overflow, division by zero and invalid operations raise; so does any warning."""
-    with np.errstate(over="raise", divide="raise", invalid="raise"), \
-            warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
