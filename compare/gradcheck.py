@@ -140,6 +140,8 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     Returns:
         a ``GradReport`` (``.ok``, ``.failures``, ``.first_bad_layer``, ``.entries``).
     """
+    if fd not in (None, "auto", "coords", "directions"):
+        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
     dtype = _model_dtype(hand)
     twin = torch_model if torch_model is not None else Spec.of(hand).torch(
         dtype="float64", device=device)
@@ -165,6 +167,8 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
         return report
 
     loss_entry = Entry("loss", "loss", None)
+    if np.size(loss) == 1:  # a float, a 0-d or a 1-element array all count as the value
+        loss = np.ravel(loss)[0]
     _compare(loss_entry, loss, ref_loss, tol_ag, "autograd")
     report.entries.append(loss_entry)
 
@@ -183,7 +187,12 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
                                     note="gradients for parameters the model does not have"))
 
     if fd is not None and all(usable.get(k, False) for k in ref_grads):
-        fd_results = finite_differences(hand, X, y, grads, method=fd, seed=fd_seed)
+        try:
+            fd_results = finite_differences(hand, X, y, grads, method=fd, seed=fd_seed)
+        except Exception as exc:  # the loss failed at a perturbed point: report, go on
+            fd_results = {}
+            report.entries.append(Entry("finite differences", "loss", None, ok=False,
+                                        note=f"raised {type(exc).__name__}: {exc}"))
         for entry in report.entries:
             if entry.kind == "param" and entry.name in fd_results:
                 res = fd_results[entry.name]

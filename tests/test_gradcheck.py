@@ -282,3 +282,32 @@ def test_the_kinked_coordinate_would_fail_a_naive_finite_difference():
     b[0] += h
     naive = (plus - minus) / (2 * h)
     assert abs(naive - grads["layers.0.bias"][0]) > 1e-3 * abs(naive)  # far off a smooth fit
+
+
+def test_loss_failing_at_a_perturbed_point_is_reported():
+    class FragileLoss(handmade.MLP):
+        def loss_value(self, X, y):  # what finite differences call
+            raise FloatingPointError("loss blew up off the base point")
+
+    model = FragileLoss([3, 4, 2], ["tanh", "identity"], "mse")
+    X, y = make_data(model, "mse")
+    report = check_gradients(model, X, y)
+    assert not report.ok and report.failures == []  # the gradients themselves agree
+    assert any("FloatingPointError" in e.note for e in report.entries)
+
+
+def test_loss_as_a_one_element_array_is_accepted():
+    class ArrayLoss(handmade.MLP):
+        def loss_and_grads(self, X, y):
+            loss, grads = super().loss_and_grads(X, y)
+            return np.array([loss]), grads
+
+    model = ArrayLoss([3, 4, 2], ["tanh", "identity"], "mse")
+    report = check_gradients(model, *make_data(model, "mse"))
+    assert report.ok, report
+
+
+def test_unknown_fd_method_is_a_value_error():
+    model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse")
+    with pytest.raises(ValueError, match="fd must be"):
+        check_gradients(model, *make_data(model, "mse"), fd="forward")
