@@ -12,13 +12,15 @@ entry is a parameter (``kind: "param"``), a layer delta (``"delta"``) or the los
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 import time
 
+import handmade
+import torch_ref
+from compare.atomic import write_json_atomic
 from compare.matrix import Result, default_configs, run_matrix
+from compare.train_command import add_arguments as add_train_arguments
+from compare.train_command import cmd_train
 
 
 def _worst(values):
@@ -38,19 +40,6 @@ def _line(r: Result) -> str:
     status = "ok" if r.report.ok else f"FAIL {r.report.failures}"
     return (f"{r.config:46} {r.dtype:8} {r.device:7} {_fmt(ag):>9} {_fmt(fd):>9} "
             f"{kinks:>5}  {status}")
-
-
-def write_json_atomic(path: str, data) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".handgrad-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def resolve_devices(device: str) -> list[str]:
@@ -99,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--dtype", default="both", choices=["both", "float64", "float32"])
     verify.add_argument("--quiet", action="store_true", help="print only failures and totals")
     verify.set_defaults(func=cmd_verify)
+    train = sub.add_parser("train", help="train the handmade model and its torch twin side by "
+                                         "side on a dataset; report, plot and save the run")
+    add_train_arguments(train)
+    train.set_defaults(func=cmd_train)
     return parser
 
 
@@ -107,6 +100,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except (handmade.DivergenceError, torch_ref.DivergenceError) as exc:
+        print(f"handgrad {args.command}: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError, OSError) as exc:
         print(f"handgrad {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -5,11 +5,14 @@ from handmade.dense import dense_backward, dense_forward, init_dense
 from handmade.losses import LOSSES, Loss, get_loss
 from handmade.mlp import MLP
 from handmade.neuron import LinearNeuron, LogisticNeuron, Perceptron
-from handmade.optim import sgd_step
+from handmade.optim import OPTIMIZERS, SGD, Adam, make_optimizer, sgd_step
+from handmade.train import DivergenceError, History, Trainer, make_batches
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "softmax_jacobian",
     "dense_forward", "dense_backward", "init_dense",
     "LOSSES", "Loss", "get_loss",
-    "MLP", "LogisticNeuron", "LinearNeuron", "Perceptron", "sgd_step",
+    "MLP", "LogisticNeuron", "LinearNeuron", "Perceptron",
+    "OPTIMIZERS", "SGD", "Adam", "make_optimizer", "sgd_step",
+    "DivergenceError", "History", "Trainer", "make_batches",
 ]

@@ -1,0 +1,49 @@
+"""Saving and loading parameters as ``.npz``: no pickle, atomic writes.
+
+``save_params(params, path)`` writes every array of a ``params`` dict (keys as in
+``MLP.params``) into an uncompressed ``.npz`` through a temporary file in the same folder
+and an ``os.replace``, so a crash mid-write leaves any previous file intact.
+``load_params(path)`` reads it back with ``allow_pickle=False`` and checks that every entry
+is a float32/float64 array; a truncated or foreign file is a ValueError.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+
+def save_params(params: dict[str, np.ndarray], path) -> None:
+    """Write ``params`` to ``path`` (an ``.npz``) atomically."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".handgrad-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in params.items()})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_params(path) -> dict[str, np.ndarray]:
+    """The ``params`` dict stored at ``path``; ValueError for a damaged or foreign file."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            params = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable handgrad .npz file: {exc}") from None
+    bad = [k for k, v in params.items() if v.dtype not in (np.float32, np.float64)]
+    if not params or bad:
+        raise ValueError(f"{path}: expected float32/float64 parameter arrays, found "
+                         f"{'nothing' if not params else bad}")
+    return params

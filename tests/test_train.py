@@ -1,0 +1,137 @@
+"""The training loops' stopping rules, on both sides, and the shared batch sequence.
+
+Each rule has a scenario built so that the rule must fire, and the test checks when it
+fired and what it left behind; each runs on the handmade and the torch trainer, which
+must agree (torch_ref duplicates the rules on purpose).
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import handmade
+import torch_ref
+from compare import build_twins
+from compare.side_by_side import train_side_by_side
+from compare.spec import Spec
+
+SIDES = ["handmade", "torch"]
+
+
+def _regression(m=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.standard_normal(m)
+    return X, y
+
+
+def _trainer(side, spec, opt, options, seed=0, **rules):
+    hand, twin = build_twins(spec, seed=seed)
+    if side == "handmade":
+        return hand, handmade.Trainer(hand, handmade.make_optimizer(opt, hand.params, **options),
+                                      **rules)
+    return twin, torch_ref.Trainer(twin, torch_ref.make_optimizer(opt, twin.parameters(),
+                                                                  **options), **rules)
+
+
+def _params(model):
+    if isinstance(model, torch.nn.Module):
+        return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    return {k: v.copy() for k, v in model.params.items()}
+
+
+def test_make_batches_covers_every_sample_once_per_epoch():
+    batches = handmade.make_batches(10, 3, epochs=4, seed=1)
+    assert len(batches) == 4
+    for epoch in batches:
+        assert [len(b) for b in epoch] == [3, 3, 3, 1]
+        assert sorted(np.concatenate(epoch).tolist()) == list(range(10))
+    assert not np.array_equal(np.concatenate(batches[0]), np.concatenate(batches[1]))
+    again = handmade.make_batches(10, 3, epochs=4, seed=1)
+    assert all(np.array_equal(a, b) for e1, e2 in zip(batches, again) for a, b in zip(e1, e2))
+    ordered = handmade.make_batches(5, 2, epochs=1, shuffle=False)
+    assert [b.tolist() for b in ordered[0]] == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_gradient_norm_rule_stops_full_batch_descent_at_the_threshold(side):
+    X, y = _regression()
+    spec = Spec((3, 1), ("identity",), "mse")
+    model, trainer = _trainer(side, spec, "sgd", {"lr": 0.1}, grad_tol=1e-6)
+    history = trainer.fit(X, y, handmade.make_batches(len(X), len(X), epochs=2000))
+    assert history.stop_reason == "grad_norm"
+    assert history.epochs < 2000  # converged long before the epoch limit
+    assert history.grad_norms[-1] < 1e-6 <= history.grad_norms[-2]
+    # and the point reached is the least-squares solution (a closed-form witness)
+    A = np.hstack([X, np.ones((len(X), 1))])
+    w, *_ = np.linalg.lstsq(A, y, rcond=None)
+    p = _params(model)
+    # gradient norm 1e-6 / smallest curvature (~0.5 here) bounds the distance: ~2e-6
+    np.testing.assert_allclose(np.r_[p["layers.0.weight"].ravel(), p["layers.0.bias"]], w,
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_early_stopping_waits_patience_epochs_and_restores_the_best(side):
+    X, y = _regression(seed=1)
+    X_val, y_val = X, -y  # a held-out set that training can only make worse
+    spec = Spec((3, 1), ("identity",), "mse")
+    model, trainer = _trainer(side, spec, "sgd", {"lr": 0.05}, patience=3)
+    snapshots = []
+    for epoch in handmade.make_batches(len(X), 8, epochs=50, seed=2):
+        for idx in epoch:
+            trainer.step(X[idx], y[idx])
+        snapshots.append(_params(model))
+        if trainer.end_epoch(X_val, y_val):
+            break
+    history = trainer.finish()
+    assert history.stop_reason == "early_stopping"
+    best = int(np.argmin(history.val_losses)) + 1
+    assert history.best_epoch == best
+    assert history.epochs == best + 3  # patience 3: three epochs without improvement
+    for key, value in _params(model).items():
+        np.testing.assert_array_equal(value, snapshots[best - 1][key], err_msg=key)
+    assert not np.array_equal(snapshots[-1]["layers.0.weight"],
+                              snapshots[best - 1]["layers.0.weight"])  # restoring did something
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_a_diverging_run_stops_with_step_and_learning_rate_in_the_message(side):
+    X, y = _regression()
+    spec = Spec((3, 1), ("identity",), "mse")
+    _, trainer = _trainer(side, spec, "sgd", {"lr": 50.0})
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(FloatingPointError, match=r"at step \d+ .*learning rate \(50.0\)"):
+            trainer.fit(X, y, handmade.make_batches(len(X), len(X), epochs=500))
+    assert len(trainer.history.losses) < 500  # it stopped where it broke, not at the end
+    assert all(math.isfinite(v) for v in trainer.history.losses)
+
+
+def test_both_sides_diverge_at_the_same_step():
+    X, y = _regression()
+    spec = Spec((3, 1), ("identity",), "mse")
+    steps = []
+    for side in SIDES:
+        _, trainer = _trainer(side, spec, "sgd", {"lr": 50.0})
+        with np.errstate(over="ignore", invalid="ignore"), pytest.raises(FloatingPointError) as e:
+            trainer.fit(X, y, handmade.make_batches(len(X), len(X), epochs=500))
+        steps.append(e.value.step)
+    assert steps[0] == steps[1]
+
+
+def test_side_by_side_applies_the_rules_on_both_sides_together():
+    X, y = _regression()
+    hand, twin = build_twins(Spec((3, 1), ("identity",), "mse"))
+    run = train_side_by_side(hand, twin, X, y, handmade.make_batches(len(X), len(X), 2000),
+                             options={"lr": 0.1}, grad_tol=1e-6)
+    assert run.hand_stop == run.torch_stop == "grad_norm"
+    assert run.epochs < 2000
+
+
+def test_patience_must_be_positive():
+    with pytest.raises(ValueError, match="patience"):
+        handmade.Trainer(None, None, patience=0)
+    with pytest.raises(ValueError, match="patience"):
+        torch_ref.Trainer(None, None, patience=0)

@@ -1,0 +1,44 @@
+"""Saving and loading a torch twin's ``state_dict``: ``weights_only`` loads, atomic writes.
+
+``save_state(model, path)`` writes ``model.state_dict()`` with ``torch.save`` into a
+temporary file in the same folder, then ``os.replace``s it over ``path``.
+``load_state(path, map_location="cpu")`` reads it with ``torch.load(weights_only=True)``
+(tensors and plain containers only, never arbitrary objects); a truncated or foreign file
+is a ValueError.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import torch
+
+
+def save_state(model: torch.nn.Module, path) -> None:
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".handgrad-", suffix=".pt")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(model.state_dict(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_state(path, map_location="cpu") -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        raise ValueError(f"{path} is not a readable state_dict file: {exc}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise ValueError(f"{path} does not hold a state_dict (a dict of tensors)")
+    return state
