@@ -6,7 +6,11 @@ by-hand update beside ``torch.optim``). After every step the record holds::
 
     step, epoch, hand_loss, torch_loss, hand_grad_norm, torch_grad_norm,
     max_param_diff = max_k max |θ_hand,k - θ_torch,k|
-    rel_param_diff = ‖θ_hand - θ_torch‖ / ‖θ_torch‖     (all parameters as one vector)
+    rel_param_diff = ‖θ_hand - θ_torch‖ / max(‖θ_torch‖, ‖θ_0‖)   (all parameters as one vector)
+
+The denominator's floor ‖θ_0‖ (the initial parameters' norm) keeps the measure meaningful
+when the parameters shrink towards 0 (a logistic neuron on XOR converges to θ = 0, where
+a plain relative error of 1e-17-sized differences would read 1e-5).
 
 Both sides apply their own stopping rules; if they disagree (one stops, the other does
 not), the run stops and the record says which side stopped for what.
@@ -44,7 +48,12 @@ class SideBySide:
         return max((r["rel_param_diff"] for r in self.trajectory), default=0.0)
 
 
-def _param_diffs(hand, twin) -> tuple[float, float]:
+def _norm(params: dict) -> float:
+    return float(np.sqrt(sum(float(np.sum(np.square(p, dtype=np.float64)))
+                             for p in params.values())))
+
+
+def _param_diffs(hand, twin, floor: float) -> tuple[float, float]:
     state = twin.state_dict()
     max_abs, diff2, norm2 = 0.0, 0.0, 0.0
     for key, p in hand.params.items():
@@ -53,7 +62,7 @@ def _param_diffs(hand, twin) -> tuple[float, float]:
         max_abs = max(max_abs, float(np.max(np.abs(d))))
         diff2 += float(np.sum(d * d))
         norm2 += float(np.sum(t * t))
-    return max_abs, (diff2 / norm2) ** 0.5 if norm2 else diff2**0.5
+    return max_abs, diff2**0.5 / max(norm2**0.5, floor, np.finfo(np.float64).tiny)
 
 
 def _sync(device: torch.device) -> None:
@@ -90,7 +99,7 @@ def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=No
     X, y = np.asarray(X), np.asarray(y)
     Xt, yt = twin.as_input(X), torch.as_tensor(y, device=twin.device)
     run = SideBySide()
-    step = 0
+    step, norm0 = 0, _norm(hand.params)
     for epoch, epoch_batches in enumerate(batches, start=1):
         for idx in epoch_batches:
             step += 1
@@ -102,7 +111,7 @@ def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=No
             _sync(twin.device)
             run.hand_seconds += t1 - t0
             run.torch_seconds += time.perf_counter() - t1
-            max_abs, rel = _param_diffs(hand, twin)
+            max_abs, rel = _param_diffs(hand, twin, norm0)
             run.trajectory.append({"step": step, "epoch": epoch, "hand_loss": h_loss,
                                    "torch_loss": t_loss, "hand_grad_norm": h_norm,
                                    "torch_grad_norm": t_norm, "max_param_diff": max_abs,

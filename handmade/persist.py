@@ -10,7 +10,7 @@ is a float32/float64 array; a truncated or foreign file is a ValueError.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 import zipfile
 
 import numpy as np
@@ -19,10 +19,10 @@ import numpy as np
 def save_params(params: dict[str, np.ndarray], path) -> None:
     """Write ``params`` to ``path`` (an ``.npz``) atomically."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".handgrad-", suffix=".npz")
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                       f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             np.savez(f, **{k: np.asarray(v) for k, v in params.items()})
             f.flush()
             os.fsync(f.fileno())

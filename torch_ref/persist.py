@@ -10,17 +10,17 @@ is a ValueError.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 
 import torch
 
 
 def save_state(model: torch.nn.Module, path) -> None:
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".handgrad-", suffix=".pt")
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                       f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             torch.save(model.state_dict(), f)
             f.flush()
             os.fsync(f.fileno())
