@@ -60,3 +60,29 @@ def test_module_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "compare", "verify", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--json" in proc.stdout
+
+
+def test_train_writes_the_run_folder(tmp_path, capsys):
+    from compare.runs import load_run
+
+    assert cli.main(["train", "--epochs", "3", "--out", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {"run.json", "params.npz", "state_dict.pt", "losses.png", "divergence.png",
+                     "boundary.png", "boundary.gif"}
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "seconds per epoch" in out
+    hand, twin, record = load_run(tmp_path)
+    assert record["summary"]["steps"] == len(record["trajectory"]) == 3 * 8  # 240 / 32
+    assert record["summary"]["max_rel_param_diff"] <= 1e-9
+
+
+def test_train_divergence_is_an_error_with_the_step(tmp_path, capsys):
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        code = cli.main(["train", "--dataset", "seed003", "--hidden", "none", "--lr", "1e3",
+                         "--epochs", "500", "--out", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "at step" in err and "learning rate (1000.0)" in err
+    assert "Traceback" not in err
