@@ -1,6 +1,9 @@
 """The ``handgrad`` command line.
 
     handgrad verify [--json FILE] [--device auto|cpu|cuda|cuda:N] [--dtype both|float64|float32]
+    handgrad train [options]          (see compare/train_command.py)
+    handgrad derive EXAMPLE | --bug NAME | --bug list
+    handgrad count 1024 500 10
 
 ``verify`` runs the verification matrix (``compare.matrix``), prints one line per
 (config, dtype, device) with the worst errors over its parameters, and exits 0 when every
@@ -21,6 +24,7 @@ from compare.atomic import write_json_atomic
 from compare.matrix import Result, default_configs, run_matrix
 from compare.train_command import add_arguments as add_train_arguments
 from compare.train_command import cmd_train
+from handmade.count import format_count
 
 
 def _worst(values):
@@ -92,7 +96,40 @@ def build_parser() -> argparse.ArgumentParser:
                                          "side on a dataset; report, plot and save the run")
     add_train_arguments(train)
     train.set_defaults(func=cmd_train)
+    derive = sub.add_parser("derive", help="a worked example step by step, handmade beside "
+                                           "torch; or a known-wrong derivation (--bug)")
+    derive.add_argument("example", nargs="?", help="seed003, neuron, xor or softmax")
+    derive.add_argument("--bug", metavar="NAME", help="a bug of the gallery ('list' names them)")
+    derive.set_defaults(func=cmd_derive)
+    count = sub.add_parser("count", help="weights and biases per layer of an MLP")
+    count.add_argument("sizes", nargs="+", type=int, help="layer widths, e.g. 1024 500 10")
+    count.set_defaults(func=lambda a: print(format_count(a.sizes)) or 0)
     return parser
+
+
+def cmd_derive(args) -> int:
+    from compare.bugs import BUGS
+    from compare.derive import EXAMPLES, derive, format_steps
+    from compare.gradcheck import check_gradients
+    if args.bug == "list" or (args.bug is None and args.example is None):
+        print("examples: " + ", ".join(EXAMPLES))
+        print("bugs:\n" + "\n".join(f"  {b.name}: {b.sentence}" for b in BUGS.values()))
+        return 0
+    if args.bug is None:
+        print(format_steps(*derive(args.example)))
+        return 0
+    if args.bug not in BUGS:
+        raise ValueError(f"unknown bug {args.bug!r}; expected one of {sorted(BUGS)}")
+    bug = BUGS[args.bug]
+    model, X, y = bug.build()
+    report = check_gradients(model, X, y)
+    print(f"{bug.name}: {bug.sentence}\n\n{report}\n")
+    print(f"caught: {not report.ok}; parameters flagged: {report.failures}; first bad layer "
+          f"counting back from the output: {report.first_bad_layer}")
+    expected = (list(bug.failures), bug.first_bad_layer)
+    as_expected = (report.failures, report.first_bad_layer) == expected
+    print("as the gallery expects" if as_expected else f"the gallery expected {expected}")
+    return 0 if as_expected and not report.ok else 1
 
 
 def main(argv=None) -> int:

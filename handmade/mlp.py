@@ -131,10 +131,18 @@ class MLP:
         self.deltas = [None] * self.n_layers
         for layer in reversed(range(self.n_layers)):
             dense_cache, Z, A = self._caches[layer]  # forward was: A = f(Z), Z = A_prev W.T + b
-            dZ = get_activation(self.activations[layer]).backward(dA, Z, A)  # f'(Z) * dA
+            dZ = self.activation_backward(layer, dA, Z, A)  # f'(Z) * dA
             self.deltas[layer] = dZ  # (m, out_l)
             dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(dZ, dense_cache)
         return {k: grads[k] for k in self.params}  # same key order as params
+
+    def activation_backward(self, layer: int, dA: Array, Z: Array, A: Array) -> Array:
+        """``delta_l = f_l'(Z_l) * dA`` (a Jacobian product for softmax), all ``(m, out_l)``.
+
+        A subclass can override this one step of the backward pass to try its own
+        derivation of an activation's derivative.
+        """
+        return get_activation(self.activations[layer]).backward(dA, Z, A)
 
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, Array]]:
         """``(loss, grads)``: grads keyed and shaped like ``params``; ``deltas`` kept."""

@@ -1,0 +1,170 @@
+"""The bug gallery: known-wrong derivations, each a small model the verifier must catch.
+
+Every entry builds a handmade model whose backward pass carries one classic mistake,
+with data that exposes it, and states what the verifier should report: the parameters
+whose gradients disagree and the first layer (counting back from the output) whose delta
+disagrees. ``handgrad derive --bug NAME`` runs it and prints the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import handmade
+from compare.datasets import load
+
+SEED003_W1 = [[-0.41451339, -1.77081177, -1.15804613], [-1.78363994, -1.89654933, -0.46369448]]
+SEED003_W2 = [[-0.43875046, 0.81212614]]
+SEED003_B1, SEED003_B2 = [0.3, 0.6], [0.2]  # seed 003 does not print its random biases
+SEED003_LR = 0.1
+
+
+@dataclass(frozen=True)
+class Bug:
+    name: str
+    sentence: str  # the mistake, in one sentence
+    build: Callable[[], tuple[object, np.ndarray, np.ndarray]]  # -> (model, X, y)
+    failures: tuple[str, ...]  # parameters the verifier must name
+    first_bad_layer: int | None  # the delta it must point at
+
+
+# --- the wrong derivations ------------------------------------------------------------
+
+class Seed000MeanDW(handmade.LogisticNeuron):
+    """Seed 000's ``dW = np.mean(X * (A - Y))``, in its textbook (n, m) layout."""
+
+    def loss_and_grads(self, X, y):
+        loss, grads = super().loss_and_grads(X, y)
+        A = self.forward(X).T  # (1, m)
+        Y = np.asarray(y, dtype=float).reshape(A.shape)
+        grads["layers.0.weight"] = np.mean(np.asarray(X, dtype=float).T * (A - Y))  # scalar
+        return loss, grads
+
+
+class Seed003NoSigmoidFactor(handmade.MLP):
+    """Hidden delta ``δ_j = δ_l w_jl``: the factor ``o_j (1 - o_j)`` is missing."""
+
+    def activation_backward(self, layer, dA, Z, A):
+        if layer < self.n_layers - 1:
+            return dA  # should be A * (1 - A) * dA
+        return super().activation_backward(layer, dA, Z, A)
+
+
+class Seed003UpdateOrder(handmade.MLP):
+    """The output weights are updated before the hidden delta reads them."""
+
+    lr = SEED003_LR
+
+    def loss_and_grads(self, X, y):
+        loss, grads = super().loss_and_grads(X, y)
+        W2 = self.params["layers.1.weight"] - self.lr * grads["layers.1.weight"]  # too early
+        (X0, _), _, A0 = self._caches[0]
+        delta0 = (self.deltas[1] @ W2) * A0 * (1.0 - A0)  # reads the updated weights
+        self.deltas[0] = delta0
+        grads["layers.0.weight"], grads["layers.0.bias"] = delta0.T @ X0, delta0.sum(axis=0)
+        return loss, grads
+
+
+class MissingOneOverM(handmade.MLP):
+    """The gradient of the summed loss, reported for the mean loss: no 1/m."""
+
+    def loss_and_grads(self, X, y):
+        out = self.forward(X)
+        loss = handmade.get_loss(self.loss)
+        return loss.value(out, y, "mean"), self.backward(loss.grad(out, y, "sum"))
+
+
+class TanhSignFlip(handmade.MLP):
+    """The hidden tanh derivative written ``a² - 1`` instead of ``1 - a²``."""
+
+    def activation_backward(self, layer, dA, Z, A):
+        if layer < self.n_layers - 1:
+            return (A * A - 1.0) * dA
+        return super().activation_backward(layer, dA, Z, A)
+
+
+class ReluPrimeZeroIsOne(handmade.MLP):
+    """``relu'(z) = [z >= 0]``: 1 at the kink, where torch takes 0."""
+
+    def activation_backward(self, layer, dA, Z, A):
+        if self.activations[layer] == "relu":
+            return (Z >= 0).astype(Z.dtype) * dA
+        return super().activation_backward(layer, dA, Z, A)
+
+
+class SoftmaxDiagonalOnly(handmade.MLP):
+    """Softmax backward through ``a (1 - a)`` only: the Jacobian's off-diagonal is dropped."""
+
+    def activation_backward(self, layer, dA, Z, A):
+        if self.activations[layer] == "softmax":
+            return A * (1.0 - A) * dA  # should be A * (dA - sum(dA * A))
+        return super().activation_backward(layer, dA, Z, A)
+
+
+# --- their data -----------------------------------------------------------------------
+
+def _seed000():
+    data = load("seed000")
+    return Seed000MeanDW(3), data.X_train, data.y_train
+
+
+def _seed003(cls):
+    def build():
+        model = cls([3, 2, 1], ["sigmoid", "sigmoid"], "half_mse")
+        for key, value in zip(["layers.0.weight", "layers.0.bias", "layers.1.weight",
+                               "layers.1.bias"], [SEED003_W1, SEED003_B1, SEED003_W2,
+                                                  SEED003_B2]):
+            model.params[key][...] = value
+        return model, np.array([[1.0, 2.0, 3.0]]), np.array([1.0])
+    return build
+
+
+def _moons(cls, sizes, activations, loss, n=32):
+    def build():
+        data = load("moons")
+        return cls(sizes, activations, loss, seed=1), data.X_train[:n], data.y_train[:n]
+    return build
+
+
+def _relu_at_zero():
+    model = ReluPrimeZeroIsOne([2, 4, 1], ["relu", "identity"], "mse", seed=2)
+    X = np.random.default_rng(0).standard_normal((6, 2))
+    X[0] = 0.0
+    model.params["layers.0.bias"][0] = 0.0  # sample 0 meets unit 0 exactly at z = 0
+    return model, X, np.arange(6.0)
+
+
+def _softmax():
+    data = load("iris")
+    return (SoftmaxDiagonalOnly([4, 5, 3], ["tanh", "softmax"], "nll", seed=1),
+            data.X_train[:30], data.y_train[:30])
+
+
+BUGS: dict[str, Bug] = {bug.name: bug for bug in [
+    Bug("seed000_mean_dw", "np.mean(X * (A - Y)) averages over every sample AND feature into "
+        "one number, where dW = (A - Y)ᵀX/m keeps one entry per weight.", _seed000,
+        ("layers.0.weight",), None),
+    Bug("seed003_no_sigmoid_factor", "The hidden delta must pass back through the hidden "
+        "sigmoid: δ_j = (Σ δ_l w_jl) o_j (1 - o_j), and the factor o_j (1 - o_j) is missing.",
+        _seed003(Seed003NoSigmoidFactor), ("layers.0.weight", "layers.0.bias"), 0),
+    Bug("seed003_update_order", "The hidden delta must read the output weights of the forward "
+        "pass, but they were already updated by the time it was computed.",
+        _seed003(Seed003UpdateOrder), ("layers.0.weight", "layers.0.bias"), 0),
+    Bug("missing_1_over_m", "The loss is a mean over m samples but its gradient was taken of "
+        "the sum, so every gradient is m times too large.",
+        _moons(MissingOneOverM, [2, 6, 1], ["tanh", "sigmoid"], "bce"),
+        ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"), 1),
+    Bug("sign_flip", "tanh' = 1 - a² was written a² - 1, turning the hidden layer's "
+        "gradient around.", _moons(TanhSignFlip, [2, 6, 1], ["tanh", "sigmoid"], "bce"),
+        ("layers.0.weight", "layers.0.bias"), 0),
+    Bug("relu_prime_at_0_is_1", "At z = 0 relu has no derivative; torch (and handgrad) take "
+        "0, and taking 1 lets a unit sitting exactly at the kink pass gradient.",
+        _relu_at_zero, ("layers.0.bias",), 0),  # the sample at the kink has x = 0: dW gets 0
+    Bug("softmax_not_fused", "Softmax mixes the entries of a row: its backward needs the "
+        "whole Jacobian diag(a) - a aᵀ (or the fused softmax - onehot), not only a (1 - a).",
+        _softmax, ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"),
+        1),
+]}

@@ -1,0 +1,134 @@
+"""Worked examples: every intermediate of one training step, handmade beside torch.
+
+``derive(name)`` runs one forward pass, one backward pass and one plain gradient-descent
+update on a tiny network, with the handmade code and with torch (autograd and
+``torch.optim.SGD``), and returns the steps in order::
+
+    Z_l = A_{l-1} W_lᵀ + b_l,  A_l = f_l(Z_l)   for every layer          forward
+    L                                                                   the loss
+    δ_l = dL/dZ_l,  dW_l = δ_lᵀ A_{l-1},  db_l = Σ_i δ_l[i]   output to input  backward
+    W_l ← W_l - η dW_l,  b_l ← b_l - η db_l                             the update
+
+Examples: ``seed003`` (inputs [1, 2, 3], target 1, a 3-2-1 sigmoid net, ½(t - y)², η = 0.1),
+``neuron`` (seed 000's logistic neuron on X = [[1, 2], [3, 4], [5, 6]]ᵀ, labels [0, 1]),
+``xor`` (a 2-2-1 sigmoid net on the four XOR points, bce), ``softmax`` (a 2-3 layer on
+three samples of three classes, cross-entropy on logits, fused and through the Jacobian).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import handmade
+from compare.bugs import SEED003_B1, SEED003_B2, SEED003_LR, SEED003_W1, SEED003_W2
+from compare.datasets import load
+from compare.spec import Spec
+from compare.transfer import hand_to_torch, to_numpy64
+from handmade.activations import get_activation, softmax
+from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
+
+
+@dataclass
+class Step:
+    label: str
+    hand: np.ndarray
+    torch: np.ndarray
+
+    @property
+    def diff(self) -> float:
+        return float(np.max(np.abs(np.asarray(self.hand) - np.asarray(self.torch))))
+
+
+def _seed003():
+    model = handmade.MLP([3, 2, 1], ["sigmoid", "sigmoid"], "half_mse")
+    for key, value in zip(model.params, [SEED003_W1, SEED003_B1, SEED003_W2, SEED003_B2]):
+        model.params[key][...] = value
+    return model, np.array([[1.0, 2.0, 3.0]]), np.array([1.0]), SEED003_LR
+
+
+def _neuron():
+    data = load("seed000")
+    return handmade.LogisticNeuron(3, seed=0), data.X_train, data.y_train, 0.1
+
+
+def _xor():
+    data = load("xor")
+    return (handmade.MLP([2, 2, 1], ["sigmoid", "sigmoid"], "bce", seed=0), data.X_train,
+            data.y_train, 0.5)
+
+
+def _softmax():
+    X = np.array([[1.0, -0.5], [0.2, 0.8], [-1.0, 0.3]])
+    return handmade.MLP([2, 3], ["identity"], "cross_entropy", seed=0), X, np.array([0, 1, 2]), 0.1
+
+
+EXAMPLES = {"seed003": _seed003, "neuron": _neuron, "xor": _xor, "softmax": _softmax}
+
+
+def derive(name: str) -> tuple[str, list[Step]]:
+    """``(title, steps)`` of example ``name``; ValueError listing the names otherwise."""
+    if name not in EXAMPLES:
+        raise ValueError(f"unknown example {name!r}; expected one of {sorted(EXAMPLES)}")
+    hand, X, y, lr = EXAMPLES[name]()
+    spec = Spec.of(hand)
+    twin = spec.torch()
+    hand_to_torch(hand, twin)
+
+    loss, grads = hand.loss_and_grads(X, y)  # keeps the caches (Z, A) and the deltas
+    t_loss, t_grads = twin.loss_and_grads(X, y)  # keeps Z_l (retain_grad) and deltas
+    steps = []
+    for layer, (_, Z, A) in enumerate(hand._caches):
+        Zt = twin.zs[layer].detach()
+        prev = "X" if layer == 0 else f"A_{layer - 1}"
+        steps.append(Step(f"Z_{layer} = {prev} W_{layer}ᵀ + b_{layer}", Z, to_numpy64(Zt)))
+        act = spec.activations[layer]
+        steps.append(Step(f"A_{layer} = {act}(Z_{layer})", A,
+                          to_numpy64(TORCH_ACTIVATIONS[act](Zt))))
+    if spec.loss == "cross_entropy":
+        Z = hand._caches[-1][1]
+        steps.append(Step("p = softmax(Z)", softmax(Z),
+                          to_numpy64(torch.softmax(twin.zs[-1].detach(), -1))))
+    steps.append(Step(f"L = {spec.loss}", np.array(loss), np.array(t_loss)))
+    for layer in reversed(range(len(spec.activations))):
+        steps.append(Step(f"δ_{layer} = dL/dZ_{layer}", hand.deltas[layer],
+                          to_numpy64(twin.deltas[layer])))
+        if spec.loss == "cross_entropy" and layer == len(spec.activations) - 1:
+            steps.append(_through_the_jacobian(hand, y, twin.deltas[layer]))
+        for kind, sym in (("weight", "dW"), ("bias", "db")):
+            key = f"layers.{layer}.{kind}"
+            steps.append(Step(f"{sym}_{layer} = dL/d{key}", grads[key], to_numpy64(t_grads[key])))
+    handmade.sgd_step(hand.params, grads, lr)
+    torch.optim.SGD(twin.parameters(), lr=lr).step()
+    for key, value in twin.state_dict().items():
+        steps.append(Step(f"{key} after one step (η = {lr})", hand.params[key],
+                          to_numpy64(value)))
+    title = (f"{name}: {list(spec.sizes)} {list(spec.activations)} {spec.loss}, "
+             f"{len(X)} sample(s), one gradient-descent step with η = {lr}")
+    return title, steps
+
+
+def _through_the_jacobian(hand, y, torch_delta) -> Step:
+    """The unfused path: softmax's Jacobian applied to d(-log p_y)/dp = -onehot / p."""
+    Z = hand._caches[-1][1]
+    p = softmax(Z)
+    dp = handmade.get_loss("nll").grad(p, y)  # (m, k): -1/(m p_y) on the true class
+    delta = get_activation("softmax").backward(dp, Z, p)  # p * (dp - <dp, p>)
+    return Step("δ via the softmax Jacobian: J(p)ᵀ (-onehot / (m p))", delta,
+                to_numpy64(torch_delta))
+
+
+def format_steps(title: str, steps: list[Step]) -> str:
+    """The steps as text: each label, then the handmade value, torch's, their difference."""
+    def arr(a, prefix):
+        return prefix + np.array2string(np.asarray(a, dtype=np.float64), precision=12,
+                                        max_line_width=100, separator=", ", prefix=prefix)
+    out = [title, ""]
+    for s in steps:
+        out += [s.label, arr(s.hand, "  handmade: "), arr(s.torch, "  torch:    "),
+                f"  max |difference|: {s.diff:.1e}", ""]
+    worst = max(s.diff for s in steps)
+    out.append(f"largest difference over all {len(steps)} steps: {worst:.1e}")
+    return "\n".join(out)
