@@ -63,6 +63,19 @@ def _definitions(path: Path) -> dict[str, tuple[int, int]]:
     return spans
 
 
+def _docstring_lines(path: Path) -> set[int]:
+    """Line numbers inside docstrings (a link should point at code, not at prose)."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(
+                    getattr(body[0], "value", None), ast.Constant) and isinstance(
+                    body[0].value.value, str):
+                lines.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return lines
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
@@ -79,6 +92,8 @@ def _locate(m: re.Match) -> tuple[int | None, str | None]:
         return span[0], None
     lines = path.read_text().splitlines()
     hits = [n for n in range(span[0], span[1] + 1) if _norm(m["text"]) in _norm(lines[n - 1])]
+    code_hits = [n for n in hits if n not in _docstring_lines(path)]
+    hits = code_hits or hits  # prefer code; a docstring line only when nothing else matches
     if not hits:
         return None, f"{m['name']} in {m['path']} has no line containing `{m['text']}`"
     line = int(m["line"])
