@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 Array = np.ndarray
 
@@ -59,15 +59,26 @@ class Activation:
         if self.derivative is None:
             raise ValueError(f"activation {self.name!r} has no gradient (it is piecewise "
                              "constant); train it with its own rule, e.g. Perceptron.update")
-        return self.derivative(z, a) * dA  # local derivative x upstream gradient
+        if self.name == "identity":
+            return dA  # f' = 1: the upstream gradient passes through unchanged
+        local = self.derivative(z, a)  # a new array (every derivative below makes one)
+        local *= dA  # local derivative x upstream gradient, in place
+        return local
 
 
 # --- the formulas -------------------------------------------------------------------
 
 def sigmoid(z: Array) -> Array:
-    """``1 / (1 + exp(-z))`` in the sign-split form: ``exp`` only ever sees ``-|z|``."""
-    e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """``1 / (1 + exp(-z))``, never overflowing: SciPy's ``expit``, one pass in C.
+
+    ``expit`` evaluates the sign-split form, in which ``exp`` only ever sees ``-|z|``::
+
+        e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
+        np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+    (written so in NumPy it is 3-4x slower: ``np.where`` on a random sign pattern is slow).
+    """
+    return expit(z)
 
 
 def softplus(z: Array) -> Array:

@@ -85,6 +85,7 @@ class MLP:
             self.params[bias_key(layer)] = b
         self.deltas: list[Array] = []
         self._caches: list = []
+        self.reuse_grads = True  # write gradients into arrays kept between calls
 
     @property
     def n_layers(self) -> int:
@@ -129,11 +130,13 @@ class MLP:
         """Gradients of every parameter from ``dA = dL/dA_L`` (m, n_out); sets ``deltas``."""
         grads: dict[str, Array] = {}
         self.deltas = [None] * self.n_layers
+        buffers = self._grad_buffers()
         for layer in reversed(range(self.n_layers)):
             dense_cache, Z, A = self._caches[layer]  # forward was: A = f(Z), Z = A_prev W.T + b
             dZ = self.activation_backward(layer, dA, Z, A)  # f'(Z) * dA
             self.deltas[layer] = dZ  # (m, out_l)
-            dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(dZ, dense_cache)
+            dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(
+                dZ, dense_cache, need_dX=layer > 0, out=buffers[layer])
         return {k: grads[k] for k in self.params}  # same key order as params
 
     def activation_backward(self, layer: int, dA: Array, Z: Array, A: Array) -> Array:
@@ -144,8 +147,27 @@ class MLP:
         """
         return get_activation(self.activations[layer]).backward(dA, Z, A)
 
+    def _grad_buffers(self) -> list[tuple[Array, Array] | None]:
+        """Per layer, the arrays the gradients are written into (kept between steps).
+
+        Like torch's ``.grad``, the arrays returned by ``loss_and_grads`` are overwritten by
+        the next call; copy them to keep them. ``reuse_grads = False`` turns this off.
+        """
+        if not self.reuse_grads:
+            return [None] * self.n_layers
+        bufs = getattr(self, "_grad_bufs", None)
+        if bufs is None or any(buf[0].dtype != self.dtype for buf in bufs):
+            bufs = self._grad_bufs = [
+                (np.empty_like(self.params[weight_key(layer)]),
+                 np.empty_like(self.params[bias_key(layer)]))
+                for layer in range(self.n_layers)]
+        return bufs
+
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, Array]]:
-        """``(loss, grads)``: grads keyed and shaped like ``params``; ``deltas`` kept."""
+        """``(loss, grads)``: grads keyed and shaped like ``params``; ``deltas`` kept.
+
+        The gradient arrays are reused by the next call (as torch reuses ``.grad``).
+        """
         out = self.forward(X)
         loss = get_loss(self.loss)
         value = loss.value(out, y, self.reduction)

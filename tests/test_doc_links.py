@@ -24,7 +24,7 @@ def test_a_renamed_function_or_moved_line_is_reported(tmp_path):
         [`test_models.py::test_no_such_test`](../../tests/test_models.py)
 
         $$ db = \\sum \\delta $$
-        [`dense_backward`: `db = dZ.sum(axis=0)`](../../handmade/dense.py#L1)
+        [`dense_backward`: `db = np.sum(dZ, axis=0, out=db)`](../../handmade/dense.py#L1)
         [`test_models.py::test_no_such_test`](../../tests/test_models.py)
 
         $$ a = b $$
