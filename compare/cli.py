@@ -4,6 +4,7 @@
     handgrad train [options]          (see compare/train_command.py)
     handgrad derive EXAMPLE | --bug NAME | --bug list
     handgrad count 1024 500 10
+    handgrad bench [--threads 2,1] [--json FILE] [--plot FILE]   (see compare/bench_command.py)
 
 ``verify`` runs the verification matrix (``compare.matrix``), prints one line per
 (config, dtype, device) with the worst errors over its parameters, and exits 0 when every
@@ -21,6 +22,8 @@ import time
 import handmade
 import torch_ref
 from compare.atomic import write_json_atomic
+from compare.bench_command import add_arguments as add_bench_arguments
+from compare.bench_command import cmd_bench
 from compare.matrix import Result, default_configs, run_matrix
 from compare.train_command import add_arguments as add_train_arguments
 from compare.train_command import cmd_train
@@ -101,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("example", nargs="?", help="seed003, neuron, xor or softmax")
     derive.add_argument("--bug", metavar="NAME", help="a bug of the gallery ('list' names them)")
     derive.set_defaults(func=cmd_derive)
+    bench_p = sub.add_parser("bench", help="time the handmade twin against torch (and sklearn)")
+    add_bench_arguments(bench_p)
+    bench_p.set_defaults(func=cmd_bench)
     count = sub.add_parser("count", help="weights and biases per layer of an MLP")
     count.add_argument("sizes", nargs="+", type=int, help="layer widths, e.g. 1024 500 10")
     count.set_defaults(func=lambda a: print(format_count(a.sizes)) or 0)

@@ -56,6 +56,7 @@ class TorchMLP(nn.Module):
                 nn.Linear(i, o, dtype=dt, device=dev) for i, o in zip(sizes[:-1], sizes[1:]))
         self.zs: list[torch.Tensor] = []
         self.deltas: list[torch.Tensor] = []
+        self.keep_deltas = True  # retain Z_l.grad; a benchmark turns this off
 
     @property
     def device(self) -> torch.device:
@@ -71,7 +72,7 @@ class TorchMLP(nn.Module):
         A = X
         for layer, name in zip(self.layers, self.activations):
             Z = layer(A)  # (m, out_l)
-            if Z.requires_grad:
+            if Z.requires_grad and self.keep_deltas:
                 Z.retain_grad()  # so that deltas[l] = Z_l.grad can be read after backward
             self.zs.append(Z)
             A = get_activation(name)(Z)
@@ -87,7 +88,7 @@ class TorchMLP(nn.Module):
         out = self.forward(self.as_input(X))
         loss = compute_loss(self.loss, out, y, self.reduction)
         loss.backward()
-        self.deltas = [Z.grad.detach() for Z in self.zs]
+        self.deltas = [Z.grad.detach() for Z in self.zs] if self.keep_deltas else []
         grads = {name: p.grad.detach().clone() for name, p in self.named_parameters()}
         return loss.item(), grads
 

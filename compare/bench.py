@@ -1,0 +1,234 @@
+"""The benchmark: one training step of the handmade twin against the torch twin on CPU.
+
+A step is forward, backward and a plain SGD update: ``loss_and_grads`` + ``SGD.step`` on
+the NumPy side; ``zero_grad``, forward, loss, ``backward``, ``torch.optim.SGD.step`` on
+the torch side (no ``retain_grad``). The model is a sigmoid MLP with cross-entropy on
+logits (sigmoid output and bce for one output unit). The two twins are timed in blocks
+of at least ``block_s`` seconds, alternating which goes first, with a pause between
+blocks so that one side's spinning thread pool does not slow the other; a figure is the
+median over ``repeats`` blocks, after a warm-up. ``gemm_frac`` compares the handmade
+step's FLOP rate (the matrix products it really does: forward, dW, and dX for every layer
+but the first) with a 2048 x 2048 NumPy matmul timed in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import handmade
+from compare.transfer import hand_to_torch
+from torch_ref import TorchMLP
+
+CASES = [((3, 2, 1), 2), ((2, 3, 1), 4), ((64, 32, 10), 64), ((1024, 500, 10), 1),
+         ((1024, 500, 10), 128), ((1024, 500, 10), 2048), ((784, 256, 256, 10), 256)]
+LR = 0.01
+
+
+def tune_malloc() -> bool:
+    """Ask glibc to recycle large buffers instead of returning them to the OS each step.
+
+    By default glibc hands blocks above 128 KiB back with munmap/trim when they are freed,
+    so every step's temporaries (NumPy's and torch's alike) are page-faulted in again; on
+    these virtual machines that costs as much as the arithmetic of a 128-sample step. This
+    raises the mmap threshold to 32 MiB and the trim threshold to 1 GiB for this process
+    (what ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` do from the environment).
+    Returns False where it cannot (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)
+                    and libc.mallopt(m_trim_threshold, 2**30))
+    except (OSError, AttributeError):
+        return False
+
+
+def step_flops(sizes, batch: int) -> int:
+    """Multiply-adds x 2 of the handmade step: forward, dW of every layer, dX but the first."""
+    macs = [i * o for i, o in zip(sizes[:-1], sizes[1:])]
+    return 2 * batch * (2 * sum(macs) + sum(macs[1:]))
+
+
+def make_steps(sizes, batch: int, dtype: str, device: str = "cpu", seed: int = 0):
+    """``(hand_step, torch_step, hand)``: two closures that each take one training step."""
+    multi = sizes[-1] > 1
+    loss = "cross_entropy" if multi else "bce"
+    acts = ["sigmoid"] * (len(sizes) - 2) + ["identity" if multi else "sigmoid"]
+    hand = handmade.MLP(list(sizes), acts, loss, seed=seed, dtype=np.dtype(dtype))
+    twin = TorchMLP(list(sizes), acts, loss, dtype=getattr(torch, dtype), device=device)
+    twin.keep_deltas = False
+    hand_to_torch(hand, twin)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((batch, sizes[0])).astype(dtype)
+    y = rng.integers(0, sizes[-1], batch) if multi else rng.integers(0, 2, batch).astype(dtype)
+    Xt, yt = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)
+    if not multi:
+        yt = yt.reshape(-1, 1)
+    hand_opt = handmade.SGD(hand.params, lr=LR)
+    torch_opt = torch.optim.SGD(twin.parameters(), lr=LR)
+    torch_loss = F.cross_entropy if multi else F.binary_cross_entropy
+    sync = torch.cuda.synchronize if twin.device.type == "cuda" else (lambda: None)
+
+    def hand_step():
+        hand_opt.step(hand.loss_and_grads(X, y)[1])
+
+    def torch_step():
+        torch_opt.zero_grad(set_to_none=True)
+        torch_loss(twin(Xt), yt).backward()
+        torch_opt.step()
+        sync()
+    return hand_step, torch_step, hand
+
+
+def _block(step: Callable[[], None], n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step()
+    return (time.perf_counter() - t0) / n
+
+
+def time_interleaved(hand_step, torch_step, *, repeats=5, block_s=0.2, pause_s=0.05):
+    """Median seconds per step of each side, in alternating blocks."""
+    for step in (hand_step, torch_step, hand_step, torch_step):
+        step()  # warm-up: caches, allocator, thread pools
+    per_step = max(_block(hand_step, 1), _block(torch_step, 1), 1e-7)
+    n = max(1, int(block_s / per_step))
+    hand, tor = [], []
+    for r in range(repeats):
+        order = [(hand, hand_step), (tor, torch_step)]
+        for out, step in (order if r % 2 == 0 else order[::-1]):
+            time.sleep(pause_s)
+            out.append(_block(step, n))
+    return statistics.median(hand), statistics.median(tor)
+
+
+def gemm_gflops(dtype: str, n: int = 2048, repeats: int = 3) -> float:
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+    a @ a
+    best = min(_block(lambda: a @ a, 1) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def peak_bytes(step) -> int:
+    """Peak NumPy memory of one step, as tracemalloc sees it (NumPy reports its buffers)."""
+    tracemalloc.start()
+    try:
+        step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def bench_cases(dtypes=("float32", "float64"), cases=CASES, *, repeats=5, block_s=0.2,
+                threads: int | None = None, progress=None) -> list[dict]:
+    """One record per (case, dtype): times, ratio, GFLOP/s, gemm_frac, peak memory."""
+    records = []
+    for dtype in dtypes:
+        gemm = gemm_gflops(dtype)
+        for sizes, batch in cases:
+            hand_step, torch_step, _ = make_steps(sizes, batch, dtype)
+            h, t = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
+            flops = step_flops(sizes, batch)
+            rec = {"case": "-".join(map(str, sizes)), "batch": batch, "dtype": dtype,
+                   "threads": threads, "handmade_s": h, "torch_s": t, "ratio": h / t,
+                   "handmade_gflops": flops / h / 1e9, "gemm_gflops": gemm,
+                   "gemm_frac": flops / h / 1e9 / gemm if batch >= 128 else None,
+                   "handmade_peak_bytes": peak_bytes(hand_step)}
+            records.append(rec)
+            if progress:
+                progress(rec)
+    return records
+
+
+def bench_cuda(dtypes=("float32", "float64"), cases=CASES, *, repeats=5, block_s=0.2):
+    """The torch twin on CUDA against the handmade twin on CPU, and the float64 agreement."""
+    records = []
+    for dtype in dtypes:
+        for sizes, batch in cases:
+            hand_step, torch_step, _ = make_steps(sizes, batch, dtype, device="cuda")
+            h, t = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
+            records.append({"case": "-".join(map(str, sizes)), "batch": batch, "dtype": dtype,
+                            "device": "cuda", "handmade_s": h, "torch_s": t, "ratio": h / t})
+    return records
+
+
+def cpu_cuda_agreement(sizes=(1024, 500, 10), batch=128) -> float:
+    """Largest normwise relative difference of float64 gradients, torch CPU vs CUDA."""
+    hand = handmade.MLP(list(sizes), ["sigmoid", "identity"], "cross_entropy")
+    X = np.random.default_rng(0).standard_normal((batch, sizes[0]))
+    y = np.random.default_rng(1).integers(0, sizes[-1], batch)
+    grads = []
+    for device in ("cpu", "cuda"):
+        twin = TorchMLP(list(sizes), ["sigmoid", "identity"], "cross_entropy", device=device)
+        hand_to_torch(hand, twin)
+        grads.append({k: v.cpu().numpy() for k, v in twin.loss_and_grads(X, y)[1].items()})
+    return max(float(np.linalg.norm(grads[1][k] - grads[0][k]) / np.linalg.norm(grads[0][k]))
+               for k in grads[0])
+
+
+def sklearn_epoch(dtype="float64", n=2048, batch=128, repeats=3) -> dict:
+    """Seconds per epoch on 1024-500-10 (sigmoid, SGD, batch 128): handmade vs sklearn."""
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 1024)).astype(dtype)
+    y = rng.integers(0, 10, n)
+    clf = MLPClassifier(hidden_layer_sizes=(500,), activation="logistic", solver="sgd",
+                        batch_size=batch, learning_rate_init=LR, momentum=0.0, alpha=0.0,
+                        shuffle=False, max_iter=1)
+    hand = handmade.MLP([1024, 500, 10], ["sigmoid", "identity"], "cross_entropy",
+                        dtype=np.dtype(dtype))
+    opt = handmade.SGD(hand.params, lr=LR)
+    batches = [np.arange(i, min(i + batch, n)) for i in range(0, n, batch)]
+
+    def hand_epoch():
+        for idx in batches:
+            opt.step(hand.loss_and_grads(X[idx], y[idx])[1])
+
+    def sklearn_epoch_():
+        clf.partial_fit(X, y, classes=np.arange(10))  # one pass in batches of 128
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sklearn_epoch_()
+        h, s = time_interleaved(hand_epoch, sklearn_epoch_, repeats=repeats, block_s=0.0)
+    return {"case": "sklearn-epoch-1024-500-10", "batch": batch, "dtype": dtype,
+            "handmade_s": h, "sklearn_s": s, "speedup": s / h}
+
+
+def vectorization(m=10_000, n=100) -> dict:
+    """Seed 001: the logistic gradient by loops and vectorized (seconds each)."""
+    from handmade.vectorization import (
+        gradient_double_loop,
+        gradient_sample_loop,
+        gradient_vectorized,
+    )
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((m, n)), (rng.random(m) < 0.5).astype(float)
+    w = rng.standard_normal(n) * 0.1
+    Xl, yl, wl = X.tolist(), y.tolist(), w.tolist()
+    vec = min(_block(lambda: gradient_vectorized(w, 0.0, X, y), 5) for _ in range(3))
+    sample = _block(lambda: gradient_sample_loop(w, 0.0, X, y), 1)
+    double = _block(lambda: gradient_double_loop(wl, 0.0, Xl, yl), 1)
+    return {"case": f"logistic-gradient-m{m}-n{n}", "double_loop_s": double,
+            "sample_loop_s": sample, "vectorized_s": vec, "speedup_vs_double": double / vec,
+            "speedup_vs_sample": sample / vec}
+
+
+def verify_seconds() -> dict:
+    """Wall time of the default CPU verification matrix."""
+    from compare.matrix import run_matrix
+    t0 = time.perf_counter()
+    results = run_matrix()
+    return {"case": "verify-matrix", "checks": len(results),
+            "ok": all(r.report.ok for r in results), "seconds": time.perf_counter() - t0}
