@@ -119,7 +119,7 @@ def plot_scaling(records: list[dict], path) -> None:
     ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="seconds per step",
            title="one training step: cost against work")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
