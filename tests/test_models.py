@@ -584,3 +584,19 @@ def test_labels_of_the_wrong_size_raise():
     net = mlp(sizes=(2, 3, 2))
     with pytest.raises(ValueError, match="elements"):
         net.loss_and_grads(np.zeros((4, 2)), np.zeros(5))
+
+
+def test_grads_are_reused_between_calls_unless_turned_off():
+    model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse")
+    rng = np.random.default_rng(0)
+    X1, X2, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    g1 = model.loss_and_grads(X1, y)[1]
+    kept = {k: v.copy() for k, v in g1.items()}
+    g2 = model.loss_and_grads(X2, y)[1]
+    assert all(g1[k] is g2[k] for k in g1)  # same arrays, overwritten (as torch's .grad)
+    assert not np.array_equal(g1["layers.0.weight"], kept["layers.0.weight"])
+    model.reuse_grads = False
+    g3 = model.loss_and_grads(X1, y)[1]
+    g4 = model.loss_and_grads(X2, y)[1]
+    assert all(g3[k] is not g4[k] for k in g3)
+    np.testing.assert_array_equal(g3["layers.0.weight"], kept["layers.0.weight"])  # same input
