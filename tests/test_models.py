@@ -589,7 +589,8 @@ def test_labels_of_the_wrong_size_raise():
 def test_grads_are_reused_between_calls_unless_turned_off():
     model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse")
     rng = np.random.default_rng(0)
-    X1, X2, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    X1, X2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    y = rng.standard_normal((5, 2))
     g1 = model.loss_and_grads(X1, y)[1]
     kept = {k: v.copy() for k, v in g1.items()}
     g2 = model.loss_and_grads(X2, y)[1]
