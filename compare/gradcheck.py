@@ -96,8 +96,11 @@ class GradReport:
     __repr__ = __str__
 
 
-def _compare(entry: Entry, a, b, tol, which: str) -> None:
-    """Fill ``entry``'s errors for ``which`` ("autograd" or "fd") and fail it if needed."""
+def _compare(entry: Entry, a, b, tol, which: str, floor_abs: float = 0.0) -> None:
+    """Fill ``entry``'s errors for ``which`` ("autograd" or "fd") and fail it if needed.
+
+    ``floor_abs``: below it, differences count as absolute (see ``compare.tolerances``).
+    """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
         entry.ok = False
@@ -106,7 +109,8 @@ def _compare(entry: Entry, a, b, tol, which: str) -> None:
     if not np.all(np.isfinite(a)):
         entry.ok = False
         entry.note = "non-finite values"
-    norm, elem = norm_rel_err(a, b), elem_rel_err(a, b, tol.floor)
+    norm = norm_rel_err(a, b, floor_abs)
+    elem = elem_rel_err(a, b, tol.floor, floor_abs)
     setattr(entry, f"{which}_rel_err", norm)
     setattr(entry, f"{which}_max_elem_err", elem)
     if not tol.passes(norm, elem):
@@ -169,7 +173,7 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     loss_entry = Entry("loss", "loss", None)
     if np.size(loss) == 1:  # a float, a 0-d or a 1-element array all count as the value
         loss = np.ravel(loss)[0]
-    _compare(loss_entry, loss, ref_loss, tol_ag, "autograd")
+    _compare(loss_entry, loss, ref_loss, tol_ag, "autograd", floor_abs=1.0)  # max(|L|, 1)
     report.entries.append(loss_entry)
 
     usable = {}
@@ -178,7 +182,8 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
         if key not in grads:
             entry.ok, entry.note = False, "missing from grads"
         else:
-            _compare(entry, grads[key], ref, tol_ag, "autograd")
+            _compare(entry, grads[key], ref, tol_ag, "autograd",
+                     tol_ag.floor * _largest(ref_grads.values()))
             usable[key] = np.shape(grads[key]) == ref.shape
         report.entries.append(entry)
     extra = sorted(set(grads) - set(ref_grads))
@@ -199,13 +204,15 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
                 report.fd_method = res.method
                 entry.fd_kinks = res.kinks
                 if res.fd.size:
-                    _compare(entry, res.predicted, res.fd, tol_fd, "fd")
+                    _compare(entry, res.predicted, res.fd, tol_fd, "fd",
+                             tol_fd.floor * _largest(r.fd for r in fd_results.values()))
 
     if deltas is not None:
         for layer, ref in reversed(list(enumerate(ref_deltas))):
             entry = Entry(f"delta[{layer}]", "delta", layer)
             if layer < len(deltas) and deltas[layer] is not None:
-                _compare(entry, deltas[layer], ref, tol_ag, "autograd")
+                _compare(entry, deltas[layer], ref, tol_ag, "autograd",
+                         tol_ag.floor * _largest(ref_deltas))
             else:
                 entry.ok, entry.note = False, "missing from deltas"
             report.entries.append(entry)
@@ -218,6 +225,11 @@ def assert_gradients_match(hand, X, y, **kwargs) -> GradReport:
     if not report.ok:
         raise AssertionError("\n" + str(report))
     return report
+
+
+def _largest(arrays) -> float:
+    """The largest absolute entry over several arrays (0 for none)."""
+    return max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
 
 
 def _layer_of(key: str) -> int | None:
