@@ -35,13 +35,18 @@ class Tolerance:
     reason: str
 
     def passes(self, norm_err: float, elem_err: float) -> bool:
-        return norm_err <= self.norm and elem_err <= self.elem
+        return norm_err <= self.norm and elem_err <= self.elem  # False for NaN
 
 
 def norm_rel_err(a: np.ndarray, b: np.ndarray, floor_abs: float = 0.0) -> float:
-    """``‖a - b‖ / max(‖b‖, floor_abs, tiny)``; 0 when both are exactly equal."""
+    """``‖a - b‖ / max(‖b‖, floor_abs, tiny)``; 0 when both are exactly equal.
+
+    Never raises, whatever ``np.errstate`` the caller set: a huge difference over a tiny
+    reference is ``inf`` (a failure), and a NaN on either side is NaN (a failure).
+    """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), floor_abs, TINY))
+    with np.errstate(all="ignore"):
+        return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), floor_abs, TINY))
 
 
 def elem_rel_err(a: np.ndarray, b: np.ndarray, floor: float, floor_abs: float = 0.0) -> float:
@@ -49,9 +54,10 @@ def elem_rel_err(a: np.ndarray, b: np.ndarray, floor: float, floor_abs: float = 
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.size == 0:
         return 0.0
-    local = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
-    denom = np.maximum(np.abs(a) + np.abs(b), max(floor * local, floor_abs, TINY))
-    return float(np.max(np.abs(a - b) / denom))
+    with np.errstate(all="ignore"):  # as norm_rel_err: inf or NaN, never an exception
+        local = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
+        denom = np.maximum(np.abs(a) + np.abs(b), max(floor * local, floor_abs, TINY))
+        return float(np.max(np.abs(a - b) / denom))
 
 
 # Hand vs torch autograd. Both evaluate the same formulas; they differ only in the order

@@ -311,3 +311,20 @@ def test_unknown_fd_method_is_a_value_error():
     model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse")
     with pytest.raises(ValueError, match="fd must be"):
         check_gradients(model, *make_data(model, "mse"), fd="forward")
+
+
+def test_the_checker_never_raises_under_strict_floating_point_settings():
+    """A saturated logistic neuron (z ~ 1e4): the closed form (A - Y)/m is exact while
+    torch's BCELoss backward divides by max(p(1-p), 1e-12) and returns 0 there, so the
+    two disagree; the checker must report that, not raise inside its own arithmetic."""
+    import warnings
+
+    model = handmade.LogisticNeuron(2)
+    model.params["layers.0.weight"][...] = [[1.0, 1.0]]
+    model.params["layers.0.bias"][...] = [0.0]
+    X = np.array([[1e4, 1e4], [-1e4, -1e4]])  # z = ±2e4: both samples confidently wrong
+    with np.errstate(over="raise", divide="raise", invalid="raise"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = check_gradients(model, X, np.array([0.0, 1.0]), fd=None)
+    assert not report.ok and "layers.0.weight" in report.failures
