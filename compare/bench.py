@@ -59,7 +59,7 @@ def step_flops(sizes, batch: int) -> int:
 
 
 def make_steps(sizes, batch: int, dtype: str, device: str = "cpu", seed: int = 0):
-    """``(hand_step, torch_step, hand)``: two closures that each take one training step."""
+    """``(hand_step, torch_step, hand, twin)``: two closures that each take one step."""
     multi = sizes[-1] > 1
     loss = "cross_entropy" if multi else "bce"
     acts = ["sigmoid"] * (len(sizes) - 2) + ["identity" if multi else "sigmoid"]
@@ -86,7 +86,7 @@ def make_steps(sizes, batch: int, dtype: str, device: str = "cpu", seed: int = 0
         torch_loss(twin(Xt), yt).backward()
         torch_opt.step()
         sync()
-    return hand_step, torch_step, hand
+    return hand_step, torch_step, hand, twin
 
 
 def _block(step: Callable[[], None], n: int) -> float:
@@ -135,7 +135,7 @@ def bench_cases(dtypes=("float32", "float64"), cases=CASES, *, repeats=5, block_
     for dtype in dtypes:
         gemm = gemm_gflops(dtype)
         for sizes, batch in cases:
-            hand_step, torch_step, _ = make_steps(sizes, batch, dtype)
+            hand_step, torch_step, *_ = make_steps(sizes, batch, dtype)
             h, t = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
             flops = step_flops(sizes, batch)
             rec = {"case": "-".join(map(str, sizes)), "batch": batch, "dtype": dtype,
@@ -154,7 +154,7 @@ def bench_cuda(dtypes=("float32", "float64"), cases=CASES, *, repeats=5, block_s
     records = []
     for dtype in dtypes:
         for sizes, batch in cases:
-            hand_step, torch_step, _ = make_steps(sizes, batch, dtype, device="cuda")
+            hand_step, torch_step, *_ = make_steps(sizes, batch, dtype, device="cuda")
             h, t = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
             records.append({"case": "-".join(map(str, sizes)), "batch": batch, "dtype": dtype,
                             "device": "cuda", "handmade_s": h, "torch_s": t, "ratio": h / t})

@@ -70,6 +70,16 @@ def kink_signature(model, X, y) -> np.ndarray | None:
     return np.concatenate([p.ravel() for p in parts]) if parts else None
 
 
+def _unit_vectors(shape):
+    """Yield the unit arrays e_0, e_1, ... of ``shape``, reusing one buffer."""
+    e = np.zeros(shape)
+    flat = e.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = 1.0
+        yield e
+        flat[i] = 0.0
+
+
 def finite_differences(model, X, y, grads: dict, *, method="auto", step=FD_STEP,
                        n_directions=N_DIRECTIONS, seed=0) -> dict[str, FDResult]:
     """Finite-difference check of ``grads`` (keyed like ``model.params``) in float64.
@@ -88,7 +98,7 @@ def finite_differences(model, X, y, grads: dict, *, method="auto", step=FD_STEP,
     results = {}
     for key, theta in clone.params.items():
         if method == "coords":
-            dirs = np.eye(theta.size).reshape((theta.size, *theta.shape))
+            dirs = _unit_vectors(theta.shape)  # one coordinate at a time, no n x n matrix
         else:
             dirs = rng.standard_normal((n_directions, *theta.shape))
             dirs /= np.linalg.norm(dirs.reshape(n_directions, -1), axis=1).reshape(

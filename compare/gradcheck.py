@@ -106,9 +106,10 @@ def _compare(entry: Entry, a, b, tol, which: str, floor_abs: float = 0.0) -> Non
         entry.ok = False
         entry.note = f"shape {a.shape} != reference {b.shape}"
         return
-    if not np.all(np.isfinite(a)):
+    if not np.all(np.isfinite(a)):  # a NaN/Inf gradient is useless even if torch agrees
         entry.ok = False
-        entry.note = "non-finite values"
+        same = np.array_equal(a, b, equal_nan=True)
+        entry.note = "non-finite values" + (" (the reference has the same)" if same else "")
     norm, elem = norm_rel_err(a, b, floor_abs), elem_rel_err(a, b, tol.floor, floor_abs)
     setattr(entry, f"{which}_rel_err", norm)  # the errors as measured, reported as they are
     setattr(entry, f"{which}_max_elem_err", elem)

@@ -127,11 +127,12 @@ def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=No
             run.val.append({"epoch": epoch, "step": step,
                             "hand_val_loss": hand_trainer.history.val_losses[-1],
                             "torch_val_loss": torch_trainer.history.val_losses[-1]})
-        if progress is not None:
+        if progress is not None and run.trajectory:
             progress(epoch, len(batches), run.trajectory[-1])
         if stop_h or stop_t:
             break
-    if snapshot_every and (not run.snapshots or run.snapshots[-1][0] != step):
+    if snapshot_every and run.trajectory and (not run.snapshots or
+                                              run.snapshots[-1][0] != step):
         run.snapshots.append((step, run.trajectory[-1]["hand_loss"], _copy(hand.params)))
     run.hand_stop = hand_trainer.finish().stop_reason
     run.torch_stop = torch_trainer.finish().stop_reason

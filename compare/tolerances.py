@@ -29,6 +29,8 @@ TINY = np.finfo(np.float64).tiny
 
 @dataclass(frozen=True)
 class Tolerance:
+    """The bounds a compared tensor must meet, and why they have that size."""
+
     norm: float  # bound on the normwise relative error
     elem: float  # bound on the max elementwise relative error
     floor: float  # entries below floor * max|.| are compared against that floor
@@ -41,7 +43,7 @@ class Tolerance:
 
 def _excess(a: np.ndarray, b: np.ndarray, atol: float) -> np.ndarray:
     """``|a - b|`` less ``atol``, never below 0 (NaN stays NaN)."""
-    d = np.abs(a - b)
+    d = np.where(a == b, 0.0, np.abs(a - b))  # equal infinities agree (inf - inf is NaN)
     return np.where(d > atol, d - atol, np.where(np.isnan(d), d, 0.0)) if atol else d
 
 
@@ -54,8 +56,9 @@ def norm_rel_err(a: np.ndarray, b: np.ndarray, floor_abs: float = 0.0,
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     with np.errstate(all="ignore"):
+        finite_b = np.where(np.isfinite(b), b, 0.0)
         return float(np.linalg.norm(_excess(a, b, atol)) /
-                     max(np.linalg.norm(b), floor_abs, TINY))
+                     max(np.linalg.norm(finite_b), floor_abs, TINY))
 
 
 def elem_rel_err(a: np.ndarray, b: np.ndarray, floor: float, floor_abs: float = 0.0,
@@ -67,7 +70,7 @@ def elem_rel_err(a: np.ndarray, b: np.ndarray, floor: float, floor_abs: float = 
     with np.errstate(all="ignore"):  # as norm_rel_err: inf or NaN, never an exception
         local = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))))
         denom = np.maximum(np.abs(a) + np.abs(b), max(floor * local, floor_abs, TINY))
-        return float(np.max(_excess(a, b, atol) / denom))
+        return float(np.max(np.where(a == b, 0.0, _excess(a, b, atol) / denom)))
 
 
 # Hand vs torch autograd. Both evaluate the same formulas; they differ only in the order

@@ -101,7 +101,15 @@ def prepare_labels(loss: Loss, out: Array, y) -> Array:
     if y.size != out.size:
         raise ValueError(f"{loss.name}: y has {y.size} elements ({y.shape}) but the output "
                          f"has {out.size} ({out.shape})")
-    return y.reshape(out.shape).astype(out.dtype, copy=False)
+    if y.dtype.kind not in "fiub":
+        raise TypeError(f"{loss.name}: y must be numeric, got dtype {y.dtype}")
+    y = y.reshape(out.shape).astype(out.dtype, copy=False)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{loss.name}: y must be finite; it holds NaN/Inf")
+    if loss.labels == "binary" and (np.any(y < 0) or np.any(y > 1)):
+        raise ValueError(f"{loss.name}: labels must lie in [0, 1] (0/1 classes, or soft "
+                         f"targets as torch allows), got min {y.min()} and max {y.max()}")
+    return y
 
 
 def _bce_terms(p: Array, y: Array) -> Array:

@@ -32,10 +32,12 @@ FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def weight_key(layer: int) -> str:
+    """``"layers.{layer}.weight"``: the key of W_l, shape ``(out_l, in_l)``."""
     return f"layers.{layer}.weight"
 
 
 def bias_key(layer: int) -> str:
+    """``"layers.{layer}.bias"``: the key of b_l, shape ``(out_l,)``."""
     return f"layers.{layer}.bias"
 
 
@@ -89,10 +91,12 @@ class MLP:
 
     @property
     def n_layers(self) -> int:
+        """Number of dense layers, ``len(sizes) - 1``."""
         return len(self.sizes) - 1
 
     @property
     def dtype(self) -> np.dtype:
+        """The parameters' dtype, float32 or float64; inputs are cast to it."""
         return self.params[weight_key(0)].dtype
 
     def _as_input(self, X) -> Array:
@@ -104,7 +108,11 @@ class MLP:
                              f"got {X.shape}")
         if X.shape[0] == 0:
             raise ValueError("X is an empty batch (0 rows)")
-        return X.astype(self.dtype, copy=False)
+        X = X.astype(self.dtype, copy=False)
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"X must be finite; it holds {np.sum(~np.isfinite(X))} NaN/Inf "
+                             "value(s)")
+        return X
 
     def forward(self, X) -> Array:
         """The output ``A_L`` (m, n_out); keeps each layer's cache for ``backward``."""

@@ -27,6 +27,7 @@ in the batches they are fed (all m samples, b of them, or one).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -49,12 +50,17 @@ def _check_keys(params: Params, grads: Params) -> None:
 
 def _check_positive(**values) -> None:
     for name, value in values.items():
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 class SGD:
-    """``SGD(params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0)``."""
+    """``SGD(params, lr, momentum=0, dampening=0, nesterov=False, weight_decay=0)``.
+
+    ``step(grads)`` takes a dict with the keys, shapes and dtypes of ``params`` and updates
+    ``params`` in place; the momentum buffers are kept per key, in the parameters' dtype.
+    """
 
     def __init__(self, params: Params, lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
@@ -91,7 +97,11 @@ class SGD:
 
 
 class Adam:
-    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``."""
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``.
+
+    ``step(grads)`` as ``SGD.step``; the moments ``m`` and ``v`` are kept per key, shaped
+    and typed like the parameters, and ``t`` counts the steps.
+    """
 
     def __init__(self, params: Params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):

@@ -2,7 +2,7 @@
 
 On every dataset, from one initialization and one batch sequence, the handmade model and
 its torch twin are trained for at least 1 000 optimizer steps; their parameters must stay
-within 1e-9 relative (``‖θ_hand − θ_torch‖ / ‖θ_torch‖``) all along, and their per-step
+within 1e-9 relative (``‖θ_hand − θ_torch‖ / max(‖θ_torch‖, ‖θ_0‖)``) all along, and their per-step
 losses likewise. In float32 the drift is measured: it must be visible (not zero) and small.
 """
 

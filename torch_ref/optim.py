@@ -13,6 +13,7 @@ OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 
 
 def make_optimizer(name: str, params, **options) -> torch.optim.Optimizer:
+    """``torch.optim.SGD`` or ``torch.optim.Adam`` over ``params`` by handgrad's name."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}")
     return OPTIMIZERS[name](params, **options)

@@ -16,6 +16,7 @@ import torch
 
 
 def save_state(model: torch.nn.Module, path) -> None:
+    """Write ``model.state_dict()`` (``layers.{l}.weight`` (out, in), ...) to ``path``."""
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
                        f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
@@ -32,6 +33,7 @@ def save_state(model: torch.nn.Module, path) -> None:
 
 
 def load_state(path, map_location="cpu") -> dict[str, torch.Tensor]:
+    """The state_dict stored at ``path`` (tensors on ``map_location``); ValueError if damaged."""
     try:
         state = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
     except FileNotFoundError:
