@@ -36,3 +36,35 @@ def test_bad_input_is_a_clear_error(X_bad, y_bad, error, words):
 def test_soft_binary_targets_are_accepted_as_torch_accepts_them():
     loss, _ = MODEL.loss_and_grads(X, np.full(5, 0.25))
     assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--hidden", "8,x"], ["invalid literal"]),
+    (["train", "--device", "cuda:7"], ["cuda:7"]),
+    (["train", "--activation", "swish"], ["unknown activation 'swish'", "relu"]),
+    (["train", "--loss", "hinge"], ["unknown loss 'hinge'", "cross_entropy"]),
+    (["derive", "seed004"], ["unknown example 'seed004'", "seed003"]),
+    (["count", "5"], ["sizes"]),
+], ids=["hidden-not-int", "no-such-device", "unknown-activation", "unknown-loss",
+        "unknown-example", "one-size"])
+def test_cli_usage_errors_exit_2_without_a_traceback(args, words, capsys, tmp_path):
+    from compare import cli
+
+    assert cli.main([*args, *(["--out", str(tmp_path)] if args[0] == "train" else [])]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def test_check_gradients_refuses_objects_it_cannot_check():
+    from compare import check_gradients
+
+    class NoParams:
+        def loss_and_grads(self, X, y):
+            return 0.0, {}
+
+    with pytest.raises(TypeError, match="params"):
+        check_gradients(NoParams(), X, Y)
+    with pytest.raises(ValueError, match="fd must be"):
+        check_gradients(MODEL, X, Y, fd="backward")
