@@ -78,8 +78,9 @@ def build_spec(data: datasets.Dataset, hidden: str, activation: str, loss: str |
 class Progress:
     """A one-line progress bar with both losses (a line per 10 % when not on a terminal)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.tty = stream, stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr  # the current one
+        self.tty = self.stream.isatty()
 
     def __call__(self, epoch: int, total: int, rec: dict) -> None:
         if not self.tty and epoch % max(1, total // 10) and epoch != total:
