@@ -77,7 +77,8 @@ def derive(name: str) -> tuple[str, list[Step]]:
     twin = spec.torch()
     hand_to_torch(hand, twin)
 
-    loss, grads = hand.loss_and_grads(X, y)  # keeps the caches (Z, A) and the deltas
+    loss, grads = hand.loss_and_grads(X, y)  # keeps the deltas
+    hand.forward(X)  # the forward intermediates (Z, A) of every layer, into hand._caches
     t_loss, t_grads = twin.loss_and_grads(X, y)  # keeps Z_l (retain_grad) and deltas
     steps = []
     for layer, (_, Z, A) in enumerate(hand._caches):

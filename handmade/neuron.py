@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handmade.activations import sigmoid
+from handmade.activations import get_activation, sigmoid
 from handmade.losses import get_loss, prepare_labels
 from handmade.mlp import MLP
 
@@ -51,7 +51,7 @@ class _Neuron(MLP):
         """``(loss, {"layers.0.weight": dW (1, n), "layers.0.bias": db (1,)})``."""
         X = self._as_input(X)
         Z = self._z(X)  # (m, 1)
-        A = self.forward(X)  # (m, 1), the output the loss reads
+        A = get_activation(self.activation).forward(Z)  # (m, 1), the output the loss reads
         loss = get_loss(self.loss)
         Y = prepare_labels(loss, A, y)  # (m, 1)
         m = X.shape[0] if self.reduction == "mean" else 1
