@@ -40,8 +40,10 @@ def dense_backward(dZ: Array, cache: tuple[Array, Array], need_dX: bool = True,
     """
     X, W = cache  # forward was: Z = X @ W.T + b
     dW, db = out if out is not None else (None, None)
-    if dZ.shape[0] == 1:  # one sample: dW = dZ.T @ X is an outer product, which
-        dW = np.multiply(dZ[0][:, None], X[0], out=dW)  # BLAS's rank-1 matmul runs ~4x slower
+    if dZ.shape[0] == 1:  # one sample: dW = dZ.T @ X is the outer product dZ_0 X_0^T;
+        # einsum writes it 3-6x faster than BLAS's rank-1 matmul and ~1.6x faster than
+        # NumPy's broadcast multiply dZ[0][:, None] * X[0] (benchmarks/outer_product.py)
+        dW = np.einsum("j,k->jk", dZ[0], X[0], out=dW)
     else:
         dW = np.matmul(dZ.T, X, out=dW)  # dW = dZ.T @ X  (out, in): Σ_i dZ_i (outer) X_i
     db = np.sum(dZ, axis=0, out=db)  # (out,)
