@@ -6,8 +6,8 @@ With one sample, dZ is (1, out) and X is (1, in), so dW_jk = dZ_0j X_0k: a (out,
 written from out + in numbers. This times, into a kept output array (as
 ``handmade.dense.dense_backward`` does), NumPy's matmul with k = 1 (BLAS gemm), the
 broadcast multiply ``dZ[0][:, None] * X[0]`` and ``np.einsum("j,k->jk", ...)``, in float32
-and float64, best of 7 blocks, and prints each time and its ratio to einsum's; the three results are first checked
-equal bit for bit.
+and float64, best of 7 blocks, and prints each time and its ratio to einsum's; the three
+results are first checked equal bit for bit.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ def best_time(fn, n: int = 100, blocks: int = 7) -> float:
     return min(times)
 
 
+def outer_products(dZ, X, dW) -> dict:
+    """The three ways, each a closure writing dW = dZ.T @ X into ``dW``."""
+    return {
+        "matmul (BLAS, k=1)": lambda: np.matmul(dZ.T, X, out=dW),
+        "broadcast multiply": lambda: np.multiply(dZ[0][:, None], X[0], out=dW),
+        "einsum j,k->jk": lambda: np.einsum("j,k->jk", dZ[0], X[0], out=dW),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=int, default=500)
@@ -42,11 +51,7 @@ def main() -> None:
             dZ = rng.standard_normal((1, args.out)).astype(dtype)
             X = rng.standard_normal((1, args.n_in)).astype(dtype)
             dW = np.empty((args.out, args.n_in), dtype)
-            ways = {
-                "matmul (BLAS, k=1)": lambda: np.matmul(dZ.T, X, out=dW),
-                "broadcast multiply": lambda: np.multiply(dZ[0][:, None], X[0], out=dW),
-                "einsum j,k->jk": lambda: np.einsum("j,k->jk", dZ[0], X[0], out=dW),
-            }
+            ways = outer_products(dZ, X, dW)
             results = [np.array(fn()) for fn in ways.values()]
             for r in results[1:]:  # each product dZ_j X_k is one rounding: equal bit for bit
                 np.testing.assert_array_equal(r, results[0])

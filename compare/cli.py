@@ -9,6 +9,8 @@
 ``verify`` runs the verification matrix (``compare.matrix``), prints one line per
 (config, dtype, device) with the worst errors over its parameters, and exits 0 when every
 check passes, 1 when any fails and 2 on a usage error (e.g. CUDA asked for and absent).
+Every command reports a usage error (argparse's, or a ValueError/TypeError from the
+library) on stderr as ``handgrad COMMAND: error: ...``, without a traceback, and returns 2.
 ``--json FILE`` writes a list with one record per (config, dtype, device, entry), where an
 entry is a parameter (``kind: "param"``), a layer delta (``"delta"``) or the loss value.
 """
@@ -140,7 +142,10 @@ def cmd_derive(args) -> int:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage and the error (or --help)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.func(args)
     except (handmade.DivergenceError, torch_ref.DivergenceError) as exc:

@@ -27,6 +27,7 @@ from compare.finite_diff import finite_differences
 from compare.spec import Spec
 from compare.tolerances import AUTOGRAD, FINITE_DIFF, elem_rel_err, norm_rel_err
 from compare.transfer import TORCH_DTYPES, dtype_name, hand_to_torch, to_numpy64
+from handmade.mlp import check_finite_params
 
 
 @dataclass
@@ -127,7 +128,11 @@ def _model_dtype(hand) -> str:
     kinds = {np.asarray(p).dtype for p in params.values()}
     if len(kinds) != 1:
         raise TypeError(f"hand's parameters mix dtypes {sorted(map(str, kinds))}")
-    return dtype_name(kinds.pop())
+    dtype = kinds.pop()
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"hand's parameters must be float32 or float64, got {dtype}")
+    check_finite_params(params, what="hand's parameter")  # nothing to check against NaN
+    return dtype_name(dtype)
 
 
 def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",

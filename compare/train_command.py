@@ -68,8 +68,11 @@ def optimizer_options(args) -> tuple[str, dict]:
 
 
 def build_spec(data: datasets.Dataset, hidden: str, activation: str, loss: str | None) -> Spec:
-    widths = [] if hidden.strip().lower() in ("", "none", "0") else [
-        int(w) for w in hidden.split(",")]
+    widths = [] if hidden.strip().lower() in ("", "none", "0") else hidden.split(",")
+    if not all(w.strip().isdigit() and int(w) > 0 for w in widths):
+        raise ValueError(f"--hidden must be comma-separated positive integers (e.g. 32,16) or "
+                         f"'none', got {hidden!r}")
+    widths = [int(w) for w in widths]
     loss = loss or DEFAULT_LOSS[data.task]
     acts = (activation,) * len(widths) + (OUTPUT_ACTIVATION.get(loss, "identity"),)
     return Spec((data.n_features, *widths, data.n_outputs), acts, loss)

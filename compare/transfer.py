@@ -3,7 +3,8 @@
 A handmade ``params`` dict and a torch ``state_dict()`` share keys (``layers.{l}.weight``
 ``(out, in)``, ``layers.{l}.bias`` ``(out,)``), so a copy is a plain per-key assignment:
 no transposes. Each side keeps its own dtype (and the torch side its device); a mismatch
-of keys or shapes is a ValueError that lists what differs.
+of keys or shapes is a ValueError that lists what differs, a non-float entry a TypeError
+and a NaN/Inf entry in the source a ValueError naming it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,30 @@ def dtype_name(dtype) -> str:
 
 
 def _params_of(model) -> dict[str, np.ndarray]:
-    return model if isinstance(model, dict) else model.params
+    params = model if isinstance(model, dict) else getattr(model, "params", None)
+    if not isinstance(params, dict):
+        raise TypeError(f"hand must be a handmade model (with a params dict) or a params "
+                        f"dict, got {type(model).__name__}")
+    return params
+
+
+def _check_float_finite(arrays: dict, side: str) -> None:
+    """TypeError for a non-float entry, ValueError for NaN/Inf, naming the key and side."""
+    for key, value in arrays.items():
+        if isinstance(value, torch.Tensor):
+            if not value.is_floating_point():
+                raise TypeError(f"{side} parameter {key} must be float32/float64, got "
+                                f"{value.dtype}")
+            n_bad = int((~torch.isfinite(value.detach())).sum())
+        else:
+            value = np.asarray(value)
+            if value.dtype.kind != "f":
+                raise TypeError(f"{side} parameter {key} must be float32/float64, got "
+                                f"{value.dtype}")
+            n_bad = int(value.size - np.count_nonzero(np.isfinite(value)))
+        if n_bad:
+            raise ValueError(f"{side} parameter {key} holds {n_bad} NaN/Inf value(s); "
+                             "expected finite numbers to copy")
 
 
 def check_same_layout(hand_params: dict, state: dict) -> None:
@@ -47,9 +71,13 @@ def check_same_layout(hand_params: dict, state: dict) -> None:
 
 def hand_to_torch(hand, torch_model: torch.nn.Module) -> None:
     """Copy a handmade model's ``params`` (or a params dict) into ``torch_model`` in place."""
+    if not isinstance(torch_model, torch.nn.Module):
+        raise TypeError(f"torch_model must be a torch.nn.Module (a torch_ref twin), got "
+                        f"{type(torch_model).__name__}")
     params = _params_of(hand)
     state = torch_model.state_dict()
     check_same_layout(params, state)
+    _check_float_finite(params, "handmade")
     with torch.no_grad():
         for key, target in state.items():
             target.copy_(torch.as_tensor(np.asarray(params[key])))  # casts and moves
@@ -57,9 +85,17 @@ def hand_to_torch(hand, torch_model: torch.nn.Module) -> None:
 
 def torch_to_hand(torch_model: torch.nn.Module, hand) -> None:
     """Copy ``torch_model``'s parameters into a handmade model's ``params`` in place."""
+    if not isinstance(torch_model, torch.nn.Module):
+        raise TypeError(f"torch_model must be a torch.nn.Module (a torch_ref twin), got "
+                        f"{type(torch_model).__name__}")
     params = _params_of(hand)
     state = torch_model.state_dict()
     check_same_layout(params, state)
+    _check_float_finite(state, "torch")
+    for key, target in params.items():
+        if not isinstance(target, np.ndarray) or target.dtype.kind != "f":
+            raise TypeError(f"handmade parameter {key} must be a float32/float64 ndarray to "
+                            f"copy into, got {getattr(target, 'dtype', type(target).__name__)}")
     for key, source in state.items():
         params[key][...] = source.detach().cpu().numpy()  # keeps the handmade dtype
 

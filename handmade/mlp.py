@@ -101,18 +101,35 @@ class MLP:
 
     def _as_input(self, X) -> Array:
         X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+        if X.dtype.kind != "f":
+            hint = ("; convert it with X.astype(np.float64)" if X.dtype.kind in "iub"
+                    else "")
+            raise TypeError(f"X must be a floating-point array, got dtype {X.dtype}{hint}")
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise ValueError(f"X must have shape (m, {self.sizes[0]}) (samples are rows), "
                              f"got {X.shape}")
         if X.shape[0] == 0:
-            raise ValueError("X is an empty batch (0 rows)")
-        X = X.astype(self.dtype, copy=False)
+            raise ValueError("X is an empty batch (0 rows); expected at least one sample")
+        given = X
+        with np.errstate(over="ignore"):  # float64 beyond float32's range: reported below
+            X = X.astype(self.dtype, copy=False)
         if not np.all(np.isfinite(X)):
-            raise ValueError(f"X must be finite; it holds {np.sum(~np.isfinite(X))} NaN/Inf "
-                             "value(s)")
+            n_bad = np.sum(~np.isfinite(X))
+            if X is not given and np.all(np.isfinite(given)):
+                raise ValueError(f"X must be finite in the model's dtype {self.dtype}; "
+                                 f"{n_bad} value(s) overflow it")
+            raise ValueError(f"X must be finite; it holds {n_bad} NaN/Inf value(s)")
         return X
+
+    def check_finite_output(self, out: Array) -> None:
+        """Where ``out`` holds NaN/Inf, name the parameter that does (if one does).
+
+        Only the small output is scanned on every call; the parameters only when it is not
+        finite. Finite parameters whose output overflowed pass: a non-finite loss is the
+        Trainer's divergence rule, not bad input.
+        """
+        if not np.all(np.isfinite(out)):
+            check_finite_params(self.params)
 
     def forward(self, X) -> Array:
         """The output ``A_L`` (m, n_out); keeps each layer's cache for ``backward``."""
@@ -123,6 +140,7 @@ class MLP:
             Z, dense_cache = dense_forward(A, W, b)  # (m, out_l)
             A = get_activation(name).forward(Z)  # (m, out_l)
             self._caches.append((dense_cache, Z, A))
+        self.check_finite_output(A)
         return A
 
     def preactivations(self, X) -> list[Array]:
@@ -188,6 +206,19 @@ class MLP:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(sizes={self.sizes}, activations={self.activations}, "
                 f"loss={self.loss!r}, dtype={self.dtype.name})")
+
+
+class NonFiniteParameterError(ValueError):
+    """A parameter holds NaN/Inf (a ValueError; the Trainer turns it into divergence)."""
+
+
+def check_finite_params(params: dict, what: str = "parameter") -> None:
+    """ValueError naming the first entry of ``params`` that holds NaN/Inf."""
+    for key, p in params.items():
+        bad = int(np.size(p) - np.count_nonzero(np.isfinite(p)))
+        if bad:
+            raise NonFiniteParameterError(f"{what} {key} holds {bad} NaN/Inf value(s); "
+                                          "expected finite numbers")
 
 
 def _check_sizes(sizes) -> list[int]:

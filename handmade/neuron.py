@@ -42,7 +42,9 @@ class _Neuron(MLP):
 
     def _z(self, X: Array) -> Array:
         X = self._as_input(X)
-        return X @ self.params["layers.0.weight"].T + self.params["layers.0.bias"]  # (m, 1)
+        Z = X @ self.params["layers.0.weight"].T + self.params["layers.0.bias"]  # (m, 1)
+        self.check_finite_output(Z)  # names a NaN/Inf parameter, scanning only then
+        return Z
 
     def _dz(self, Z: Array, A: Array, Y: Array) -> Array:  # pragma: no cover - abstract
         raise NotImplementedError

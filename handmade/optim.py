@@ -46,6 +46,22 @@ def _check_keys(params: Params, grads: Params) -> None:
     if differing:
         raise ValueError(f"params and grads must have the same keys; differing: "
                          f"{sorted(differing)}")
+    for key, p in params.items():  # shapes only (no pass over the values): cheap per step
+        if np.shape(grads[key]) != p.shape:
+            raise ValueError(f"grads[{key!r}] must have the shape of params[{key!r}], "
+                             f"{p.shape}, got {np.shape(grads[key])}")
+
+
+def _check_params(params) -> None:
+    """``params`` must be a non-empty dict of floating-point arrays (``MLP.params``)."""
+    if not isinstance(params, dict) or not params:
+        raise ValueError(f"params must be a non-empty dict of parameter arrays (a model's "
+                         f"params), got {type(params).__name__} of length "
+                         f"{len(params) if hasattr(params, '__len__') else '?'}")
+    for key, p in params.items():
+        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+            raise TypeError(f"params[{key!r}] must be a floating-point ndarray (updated in "
+                            f"place), got {getattr(p, 'dtype', type(p).__name__)}")
 
 
 def _check_positive(**values) -> None:
@@ -64,6 +80,7 @@ class SGD:
 
     def __init__(self, params: Params, lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        _check_params(params)
         _check_positive(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -105,10 +122,12 @@ class Adam:
 
     def __init__(self, params: Params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
+        _check_params(params)
         _check_positive(lr=lr, eps=eps, weight_decay=weight_decay)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+                and all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         beta1, beta2 = betas
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
         self.params, self.lr, self.betas = params, lr, (beta1, beta2)
         self.eps, self.weight_decay = eps, weight_decay
         self.t = 0

@@ -4,7 +4,8 @@
 ``MLP.params``) into an uncompressed ``.npz`` through a temporary file in the same folder
 and an ``os.replace``, so a crash mid-write leaves any previous file intact.
 ``load_params(path)`` reads it back with ``allow_pickle=False`` and checks that every entry
-is a float32/float64 array; a truncated or foreign file is a ValueError.
+is a finite float32/float64 array; a truncated or foreign file, or a NaN/Inf entry, is a
+ValueError.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import uuid
 import zipfile
 
 import numpy as np
+
+from handmade.mlp import check_finite_params
 
 
 def save_params(params: dict[str, np.ndarray], path) -> None:
@@ -46,4 +49,5 @@ def load_params(path) -> dict[str, np.ndarray]:
     if not params or bad:
         raise ValueError(f"{path}: expected float32/float64 parameter arrays, found "
                          f"{'nothing' if not params else bad}")
+    check_finite_params(params, what=f"{path}: parameter")
     return params

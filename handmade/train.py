@@ -6,8 +6,8 @@ same sequence. Batch size m gives plain gradient descent, 1 gives per-sample SGD
 
 Stopping rules (``Trainer``), checked in this order:
 
-* divergence: a loss or gradient that is NaN or Inf raises ``DivergenceError`` naming the
-  step and the learning rate, never silently;
+* divergence: a loss or gradient that is NaN or Inf, or a parameter that a step made NaN
+  or Inf, raises ``DivergenceError`` naming the step and the learning rate, never silently;
 * gradient norm: a step whose gradient norm ``sqrt(Σ_k ‖g_k‖²)`` is below ``grad_tol`` is
   not taken, and the run stops ("grad_norm"); with full batches this is the true gradient;
 * early stopping: after each epoch the loss on a held-out split is compared with the best
@@ -21,9 +21,12 @@ The torch side (``torch_ref/train.py``) applies the same rules; a test holds the
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from handmade.mlp import NonFiniteParameterError
 
 
 class DivergenceError(FloatingPointError):
@@ -42,9 +45,10 @@ def make_batches(n_samples: int, batch_size: int, epochs: int, seed: int = 0,
     Each epoch is a fresh seeded permutation (or the identity when ``shuffle`` is False)
     cut into consecutive batches of ``batch_size``; the last one may be smaller.
     """
-    if n_samples < 1 or batch_size < 1 or epochs < 1:
-        raise ValueError(f"n_samples, batch_size and epochs must be >= 1, got "
-                         f"{n_samples}, {batch_size}, {epochs}")
+    for name, value in (("n_samples", n_samples), ("batch_size", batch_size),
+                        ("epochs", epochs)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(epochs):
@@ -70,8 +74,7 @@ class Trainer:
 
     def __init__(self, model, optimizer, *, patience: int | None = None,
                  grad_tol: float | None = None):
-        if patience is not None and patience < 1:
-            raise ValueError(f"patience must be >= 1 or None, got {patience}")
+        check_rules(patience, grad_tol)
         self.model, self.optimizer = model, optimizer
         self.patience, self.grad_tol = patience, grad_tol
         self.history = History()
@@ -81,7 +84,13 @@ class Trainer:
     def step(self, X, y) -> tuple[float, float]:
         """One optimizer step on the batch ``(X, y)``; returns (loss, gradient norm) before it."""
         n = len(self.history.losses) + 1
-        loss, grads = self.model.loss_and_grads(X, y)
+        try:
+            loss, grads = self.model.loss_and_grads(X, y)
+        except NonFiniteParameterError as exc:
+            if n == 1:
+                raise  # handed in that way: bad input, not divergence
+            raise DivergenceError(f"a parameter became non-finite ({exc})", n,
+                                  self.history.epochs + 1, self.optimizer.lr) from None
         grad_norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
         if not math.isfinite(loss):
             raise DivergenceError(f"the loss became {loss}", n, self.history.epochs + 1,
@@ -124,11 +133,46 @@ class Trainer:
     def fit(self, X, y, batches, X_val=None, y_val=None) -> History:
         """Run every epoch of ``batches`` (from ``make_batches``) unless a rule stops it."""
         X, y = np.asarray(X), np.asarray(y)
-        for epoch in batches:
+        check_data(X, y)
+        for e, epoch in enumerate(batches, start=1):
             for idx in epoch:
+                check_batch(idx, len(X), e)
                 self.step(X[idx], y[idx])
                 if self.stop_reason:
                     break
             if self.end_epoch(X_val, y_val):
                 break
         return self.finish()
+
+
+def check_rules(patience, grad_tol) -> None:
+    """ValueError unless ``patience`` is None or an integer >= 1, ``grad_tol`` None or >= 0."""
+    if patience is not None and (isinstance(patience, bool) or
+                                 not isinstance(patience, numbers.Integral) or patience < 1):
+        raise ValueError(f"patience must be an integer >= 1 or None, got {patience!r}")
+    if grad_tol is not None and not (isinstance(grad_tol, numbers.Real) and
+                                     math.isfinite(grad_tol) and grad_tol >= 0):
+        raise ValueError(f"grad_tol must be a finite number >= 0 or None, got {grad_tol!r}")
+
+
+def check_data(X: np.ndarray, y: np.ndarray) -> None:
+    """``fit``'s data: at least one row, and one label (row) of ``y`` per row of ``X``."""
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"X must hold at least one sample (row), got shape {X.shape}")
+    if y.ndim == 0 or len(y) != len(X):
+        raise ValueError(f"y must have one label per row of X: X has {len(X)} rows, "
+                         f"y has shape {y.shape}")
+
+
+def check_batch(idx, n_rows: int, epoch: int) -> None:
+    """A batch of ``batches`` must index rows of X: a non-empty 1-D array of ints in [0, n)."""
+    idx = np.asarray(idx)
+    if idx.size == 0:
+        raise ValueError(f"batches: epoch {epoch} holds an empty batch; expected at least one "
+                         "row index per batch")
+    if idx.dtype.kind not in "iu" or idx.ndim != 1:
+        raise TypeError(f"batches: each batch must be a 1-D array of integer row indices, got "
+                        f"dtype {idx.dtype} and shape {idx.shape} in epoch {epoch}")
+    if idx.min() < 0 or idx.max() >= n_rows:
+        raise ValueError(f"batches: row indices must lie in [0, {n_rows}) (X has {n_rows} "
+                         f"rows), got {idx.min()}..{idx.max()} in epoch {epoch}")

@@ -561,9 +561,10 @@ X_ERRORS = [
     pytest.param(np.zeros(2), ValueError, ["shape", "(m, 2)"], id="one-dimensional"),
     pytest.param(np.zeros((2, 2, 1)), ValueError, ["shape", "(m, 2)"], id="three-dimensional"),
     pytest.param(np.zeros((0, 2)), ValueError, ["empty"], id="empty-batch"),
-    pytest.param(np.array([["a", "b"], ["c", "d"]]), TypeError, ["numeric"], id="strings"),
-    pytest.param(np.array([[1.0, None]], dtype=object), TypeError, ["numeric"], id="objects"),
-    pytest.param(np.array([[1 + 1j, 2.0]]), TypeError, ["numeric"], id="complex"),
+    pytest.param(np.array([["a", "b"], ["c", "d"]]), TypeError, ["floating-point"], id="strings"),
+    pytest.param(np.array([[1.0, None]], dtype=object), TypeError, ["floating-point"],
+                 id="objects"),
+    pytest.param(np.array([[1 + 1j, 2.0]]), TypeError, ["floating-point"], id="complex"),
 ]
 
 

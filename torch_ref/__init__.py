@@ -2,10 +2,10 @@
 
 from torch_ref.device import cuda_devices, resolve_device, resolve_dtype
 from torch_ref.functional import ACTIVATIONS, LOSSES, compute_loss
-from torch_ref.mlp import TorchMLP, TorchNeuron
+from torch_ref.mlp import NonFiniteParameterError, TorchMLP, TorchNeuron
 from torch_ref.optim import make_optimizer
 from torch_ref.train import DivergenceError, Trainer
 
-__all__ = ["TorchMLP", "TorchNeuron", "ACTIVATIONS", "LOSSES", "compute_loss",
-           "cuda_devices", "resolve_device", "resolve_dtype", "make_optimizer",
+__all__ = ["TorchMLP", "TorchNeuron", "NonFiniteParameterError", "ACTIVATIONS", "LOSSES",
+           "compute_loss", "cuda_devices", "resolve_device", "resolve_dtype", "make_optimizer",
            "DivergenceError", "Trainer"]

@@ -12,11 +12,16 @@ handmade model's.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 from torch import nn
 
 from torch_ref.device import resolve_device, resolve_dtype
 from torch_ref.functional import check_loss, compute_loss, get_activation
+
+REDUCTIONS = ("mean", "sum")
 
 
 class TorchMLP(nn.Module):
@@ -39,14 +44,16 @@ class TorchMLP(nn.Module):
     def __init__(self, sizes, activations, loss, *, dtype=torch.float64, device="cpu",
                  reduction="mean", seed=None):
         super().__init__()
-        if len(sizes) < 2 or len(activations) != len(sizes) - 1:
-            raise ValueError(f"need sizes [n_in, ..., n_out] and one activation per layer, got "
-                             f"sizes={sizes!r}, activations={activations!r}")
-        self.sizes = [int(s) for s in sizes]
+        self.sizes = _check_sizes(sizes)
+        if isinstance(activations, str) or len(activations) != len(self.sizes) - 1:
+            raise ValueError(f"activations must be a list of {len(self.sizes) - 1} names "
+                             f"(one per layer), got {activations!r}")
         self.activations = list(activations)
         for name in self.activations:
             get_activation(name)
         self.loss = check_loss(loss)
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
         dev, dt = resolve_device(device), resolve_dtype(dtype)
         with torch.random.fork_rng(devices=[]):
@@ -67,7 +74,14 @@ class TorchMLP(nn.Module):
         return self.layers[0].weight.dtype
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Output ``(m, n_out)``; keeps every ``Z_l`` in ``self.zs``."""
+        """Output ``(m, n_out)``; keeps every ``Z_l`` in ``self.zs``.
+
+        ``X`` must already be a float tensor of the model's dtype and device (``as_input``
+        makes one); its shape and dtype are checked here, its values in ``as_input``. On the
+        CPU a non-finite output makes it look for a NaN/Inf parameter (on CUDA that look
+        would cost a device sync per call, so ``loss_and_grads`` does it from the loss).
+        """
+        self._check_layout(X)
         self.zs = []
         A = X
         for layer, name in zip(self.layers, self.activations):
@@ -76,11 +90,54 @@ class TorchMLP(nn.Module):
                 Z.retain_grad()  # so that deltas[l] = Z_l.grad can be read after backward
             self.zs.append(Z)
             A = get_activation(name)(Z)
+        if A.device.type == "cpu" and not bool(torch.isfinite(A).all()):
+            self.check_finite_params()
         return A
 
+    def _check_layout(self, X) -> None:
+        if not X.is_floating_point():
+            hint = "" if X.is_complex() else "; convert it with X.double() or X.float()"
+            raise TypeError(f"X must be a floating-point tensor, got dtype {X.dtype}{hint}")
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have shape (m, {self.sizes[0]}) (samples are rows), "
+                             f"got {tuple(X.shape)}")
+        if X.shape[0] == 0:
+            raise ValueError("X is an empty batch (0 rows); expected at least one sample")
+
+    def check_finite_params(self) -> None:
+        """NonFiniteParameterError naming the first parameter that holds NaN/Inf."""
+        with torch.no_grad():
+            for key, p in self.named_parameters():
+                bad = int((~torch.isfinite(p)).sum())
+                if bad:
+                    raise NonFiniteParameterError(f"parameter {key} holds {bad} NaN/Inf "
+                                                  "value(s); expected finite numbers")
+
     def as_input(self, X) -> torch.Tensor:
-        """``X`` as a tensor of this model's dtype on its device."""
-        return torch.as_tensor(X).to(device=self.device, dtype=self.dtype)
+        """``X`` as a tensor of this model's dtype on its device, checked.
+
+        TypeError unless ``X`` holds floating-point numbers (integers are refused, as
+        ``nn.Linear`` refuses them); ValueError for a wrong shape, no rows, or NaN/Inf.
+        """
+        kind = getattr(getattr(X, "dtype", None), "kind", "f")  # a NumPy array's dtype kind
+        if kind != "f":
+            hint = "; convert it with X.astype(np.float64)" if kind in "iub" else ""
+            raise TypeError(f"X must be a floating-point array, got dtype {X.dtype}{hint}")
+        try:
+            X = torch.as_tensor(X)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"X must be a floating-point array, got {type(X).__name__} "
+                            f"({exc})") from None
+        self._check_layout(X)
+        given, X = X, X.to(device=self.device, dtype=self.dtype)
+        bad = ~torch.isfinite(X)
+        if bool(bad.any()):
+            if given.dtype != X.dtype and bool(torch.isfinite(given).all()):
+                raise ValueError(f"X must be finite in the model's dtype "
+                                 f"{str(self.dtype).removeprefix('torch.')}; "
+                                 f"{int(bad.sum())} value(s) overflow it")
+            raise ValueError(f"X must be finite; it holds {int(bad.sum())} NaN/Inf value(s)")
+        return X
 
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, torch.Tensor]]:
         """Autograd: ``(loss, grads)`` keyed like ``state_dict()``; sets ``deltas``."""
@@ -88,9 +145,26 @@ class TorchMLP(nn.Module):
         out = self.forward(self.as_input(X))
         loss = compute_loss(self.loss, out, y, self.reduction)
         loss.backward()
+        value = loss.item()  # the one device sync, after the backward is queued
+        if not math.isfinite(value):
+            self.check_finite_params()  # a NaN/Inf parameter is named; an overflow passes
         self.deltas = [Z.grad.detach() for Z in self.zs] if self.keep_deltas else []
         grads = {name: p.grad.detach().clone() for name, p in self.named_parameters()}
-        return loss.item(), grads
+        return value, grads
+
+
+class NonFiniteParameterError(ValueError):
+    """A parameter holds NaN/Inf (a ValueError; the Trainer turns it into divergence)."""
+
+
+def _check_sizes(sizes) -> list[int]:
+    """``sizes`` as a list of ints: at least two, each a positive integer (not a bool)."""
+    items = list(sizes) if isinstance(sizes, (list, tuple)) else []
+    if len(items) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                             or s < 1 for s in items):
+        raise ValueError(f"sizes must be [n_in, ..., n_out]: at least two positive integers, "
+                         f"got {sizes!r}")
+    return [int(s) for s in items]
 
 
 class TorchNeuron(TorchMLP):

@@ -3,8 +3,8 @@
 ``save_state(model, path)`` writes ``model.state_dict()`` with ``torch.save`` into a
 temporary file in the same folder, then ``os.replace``s it over ``path``.
 ``load_state(path, map_location="cpu")`` reads it with ``torch.load(weights_only=True)``
-(tensors and plain containers only, never arbitrary objects); a truncated or foreign file
-is a ValueError.
+(tensors and plain containers only, never arbitrary objects); a truncated or foreign file,
+a non-float or NaN/Inf tensor, or a CUDA ``map_location`` without CUDA is a ValueError.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 import uuid
 
 import torch
+
+from torch_ref.device import resolve_device
 
 
 def save_state(model: torch.nn.Module, path) -> None:
@@ -34,6 +36,8 @@ def save_state(model: torch.nn.Module, path) -> None:
 
 def load_state(path, map_location="cpu") -> dict[str, torch.Tensor]:
     """The state_dict stored at ``path`` (tensors on ``map_location``); ValueError if damaged."""
+    if isinstance(map_location, str):
+        map_location = resolve_device(map_location)  # a clear error for CUDA without CUDA
     try:
         state = torch.load(os.fspath(path), map_location=map_location, weights_only=True)
     except FileNotFoundError:
@@ -43,4 +47,13 @@ def load_state(path, map_location="cpu") -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise ValueError(f"{path} does not hold a state_dict (a dict of tensors)")
+    bad = [k for k, v in state.items() if v.dtype not in (torch.float32, torch.float64)]
+    if not state or bad:
+        raise ValueError(f"{path}: expected float32/float64 parameter tensors, found "
+                         f"{'nothing' if not state else bad}")
+    for key, value in state.items():
+        n_bad = int((~torch.isfinite(value)).sum())
+        if n_bad:
+            raise ValueError(f"{path}: parameter {key} holds {n_bad} NaN/Inf value(s); "
+                             "expected finite numbers")
     return state
