@@ -127,43 +127,86 @@ def softmax_vjp(dA: Array, z: Array, a: Array) -> Array:
     return a * (dA - np.sum(dA * a, axis=-1, keepdims=True))
 
 
-def _one(z: Array) -> Array:
+# --- the derivatives, f'(z) given z and a = f(z), each (m, k) -------------------------
+
+def identity(z: Array) -> Array:
+    return z
+
+
+def _identity_derivative(z: Array, a: Array) -> Array:
     return np.ones_like(z)
+
+
+def _sigmoid_derivative(z: Array, a: Array) -> Array:
+    return a * (1.0 - a)  # s' = s (1 - s), from the output
+
+
+def _tanh_derivative(z: Array, a: Array) -> Array:
+    return 1.0 - a * a  # tanh' = 1 - tanh², from the output
+
+
+def relu(z: Array) -> Array:
+    return np.maximum(z, 0.0)
+
+
+def _relu_derivative(z: Array, a: Array) -> Array:
+    return (z > 0).astype(z.dtype)  # relu'(0) = 0 (torch): 1 only where z > 0
+
+
+def leaky_relu(z: Array) -> Array:
+    return np.where(z > 0, z, LEAKY_SLOPE * z)
+
+
+def _leaky_relu_derivative(z: Array, a: Array) -> Array:
+    # leaky_relu'(0) = slope (torch): the slope applies wherever z is not positive
+    return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
+
+
+def _softplus_derivative(z: Array, a: Array) -> Array:
+    # softplus' = sigmoid(z), and exactly 1 above the threshold (torch's backward)
+    return np.where(z > SOFTPLUS_THRESHOLD, 1.0, sigmoid(z)).astype(z.dtype)
+
+
+def _elu_derivative(z: Array, a: Array) -> Array:
+    # elu' = 1 for z > 0, exp(z) = a + 1 otherwise (both give 1 at z = 0)
+    return np.where(z > 0, 1.0, a + 1.0).astype(z.dtype)
+
+
+def silu(z: Array) -> Array:
+    return z * sigmoid(z)
+
+
+def _silu_derivative(z: Array, a: Array) -> Array:
+    # silu = z s(z);  silu' = s + z s (1 - s) = s (1 + z (1 - s))
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
+
+
+def _gelu_derivative(z: Array, a: Array) -> Array:
+    # gelu = z Phi(z);  gelu' = Phi(z) + z phi(z), phi the standard normal density
+    return ndtr(z) + z * (INV_SQRT_2PI * np.exp(-0.5 * z * z))
+
+
+def step(z: Array) -> Array:
+    return (z > 0).astype(z.dtype)  # Heaviside as the perceptron uses it: 1 where z > 0
 
 
 ACTIVATIONS: dict[str, Activation] = {
     act.name: act
     for act in [
-        Activation("identity", lambda z: z, lambda z, a: _one(z)),
-        Activation("sigmoid", sigmoid, lambda z, a: a * (1.0 - a)),
-        Activation("tanh", np.tanh, lambda z, a: 1.0 - a * a),
-        # relu'(0) = 0 (torch): the derivative is 1 only where z is strictly positive.
-        Activation("relu", lambda z: np.maximum(z, 0.0),
-                   lambda z, a: (z > 0).astype(z.dtype), kink=0.0),
-        # leaky_relu'(0) = slope (torch): the slope applies wherever z is not positive.
-        Activation("leaky_relu", lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
-                   lambda z, a: np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype), kink=0.0),
-        # softplus' = sigmoid(z), and exactly 1 above the threshold (torch's backward).
-        Activation("softplus", softplus,
-                   lambda z, a: np.where(z > SOFTPLUS_THRESHOLD, 1.0, sigmoid(z)).astype(z.dtype)),
-        # elu' = 1 for z > 0, exp(z) = a + 1 otherwise (both give 1 at z = 0).
-        Activation("elu", elu, lambda z, a: np.where(z > 0, 1.0, a + 1.0).astype(z.dtype)),
-        # silu = z s(z);  silu' = s + z s (1 - s) = s (1 + z (1 - s)).
-        Activation("silu", lambda z: z * sigmoid(z),
-                   lambda z, a: _silu_derivative(z)),
-        # gelu = z Phi(z);  gelu' = Phi(z) + z phi(z), phi the standard normal density.
-        Activation("gelu", gelu,
-                   lambda z, a: ndtr(z) + z * (INV_SQRT_2PI * np.exp(-0.5 * z * z))),
+        Activation("identity", identity, _identity_derivative),
+        Activation("sigmoid", sigmoid, _sigmoid_derivative),
+        Activation("tanh", np.tanh, _tanh_derivative),
+        Activation("relu", relu, _relu_derivative, kink=0.0),
+        Activation("leaky_relu", leaky_relu, _leaky_relu_derivative, kink=0.0),
+        Activation("softplus", softplus, _softplus_derivative),
+        Activation("elu", elu, _elu_derivative),
+        Activation("silu", silu, _silu_derivative),
+        Activation("gelu", gelu, _gelu_derivative),
         Activation("softmax", softmax, vjp=softmax_vjp),
-        # Heaviside as the perceptron uses it: 1 where z > 0, else 0. No gradient.
-        Activation("step", lambda z: (z > 0).astype(z.dtype), kink=0.0),
+        Activation("step", step, kink=0.0),  # piecewise constant: no gradient
     ]
 }
-
-
-def _silu_derivative(z: Array) -> Array:
-    s = sigmoid(z)
-    return s * (1.0 + z * (1.0 - s))
 
 
 def get_activation(name: str) -> Activation:

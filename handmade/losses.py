@@ -5,8 +5,9 @@ as ``out``), both under a reduction: ``"mean"`` (torch's default) or ``"sum"``.
 
 Shapes: ``out`` is the model output ``(m, k)``. Labels are
 
-* binary (``bce``, ``bce_with_logits``, ``perceptron``): 0/1 floats, ``(m,)`` or ``(m, 1)``;
-* regression (``mse``, ``half_mse``): same number of elements as ``out``;
+* binary (``bce``, ``bce_with_logits``, ``perceptron``): 0/1 (or soft targets in [0, 1]),
+  ``(m,)`` or ``(m, 1)``;
+* regression (``mse``, ``half_mse``): ``out``'s shape ``(m, k)`` (or ``(m,)`` when k = 1);
 * multi-class (``cross_entropy`` on logits, ``nll`` on probabilities): integer class
   indices ``(m,)``. For these the mean is over the m samples; for all others over the
   ``m * k`` elements, exactly as ``nn.CrossEntropyLoss`` and ``nn.MSELoss`` do.
@@ -67,12 +68,14 @@ class Loss:
 
     def value(self, out: Array, y: Array, reduction: str = "mean") -> float:
         """The reduced loss, a Python float."""
+        out = check_output(self.name, out)
         y = prepare_labels(self, out, y)
         total = float(np.sum(self.terms(out, y)))
         return total / self._count(out, reduction)
 
     def grad(self, out: Array, y: Array, reduction: str = "mean") -> Array:
         """``dL/dout``, shape and dtype of ``out``."""
+        out = check_output(self.name, out)
         y = prepare_labels(self, out, y)
         g = self.dterms(out, y)
         return (g / self._count(out, reduction)).astype(out.dtype, copy=False)
@@ -85,31 +88,71 @@ class Loss:
         return out.shape[0] if self.per_sample else out.size
 
 
+def check_output(name: str, out) -> Array:
+    """``out`` as the model output a loss reads: a float array ``(m, k)`` with m >= 1.
+
+    Its values are not checked: a NaN/Inf output gives a NaN/Inf loss, which is how a
+    trainer sees divergence.
+    """
+    out = np.asarray(out)
+    if out.dtype.kind != "f":
+        raise TypeError(f"{name}: out must be a floating-point array (the model output), "
+                        f"got dtype {out.dtype}")
+    if out.ndim != 2:
+        raise ValueError(f"{name}: out must have shape (m, k) (the model output), "
+                         f"got {out.shape}")
+    if out.shape[0] == 0:
+        raise ValueError(f"{name}: out is an empty batch (0 rows); expected at least one "
+                         "sample")
+    return out
+
+
 def prepare_labels(loss: Loss, out: Array, y) -> Array:
     """Labels in the layout the loss reads: ``out``'s shape and dtype, or int classes ``(m,)``."""
+    out = check_output(loss.name, out)
     y = np.asarray(y)
+    m, k = out.shape
     if loss.labels == "classes":
-        if y.ndim != 1 or y.shape[0] != out.shape[0]:
+        if y.ndim != 1 or y.shape[0] != m:
             raise ValueError(f"{loss.name}: y must be integer class indices of shape "
-                             f"({out.shape[0]},), got shape {y.shape}")
+                             f"({m},), got shape {y.shape}")
         if not np.issubdtype(y.dtype, np.integer):
             raise TypeError(f"{loss.name}: y must hold integer class indices, got dtype {y.dtype}")
-        if y.size and (y.min() < 0 or y.max() >= out.shape[-1]):
-            raise ValueError(f"{loss.name}: class indices must lie in [0, {out.shape[-1]}), "
+        if y.min() < 0 or y.max() >= k:
+            raise ValueError(f"{loss.name}: class indices must lie in [0, {k}), "
                              f"got min {y.min()} and max {y.max()}")
         return y
-    if y.size != out.size:
-        raise ValueError(f"{loss.name}: y has {y.size} elements ({y.shape}) but the output "
-                         f"has {out.size} ({out.shape})")
+    if y.shape != out.shape and not (k == 1 and y.shape == (m,)):
+        shapes = f"{out.shape}" + (f" or ({m},)" if k == 1 else "")
+        raise ValueError(f"{loss.name}: y must have shape {shapes}, one row per sample "
+                         f"like the output, got shape {y.shape} ({y.size} elements for the "
+                         f"output's {out.size})")
     if y.dtype.kind not in "fiub":
         raise TypeError(f"{loss.name}: y must be numeric, got dtype {y.dtype}")
     y = y.reshape(out.shape).astype(out.dtype, copy=False)
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"{loss.name}: y must be finite; it holds NaN/Inf")
+        raise ValueError(f"{loss.name}: y must be finite; it holds "
+                         f"{np.sum(~np.isfinite(y))} NaN/Inf value(s)")
     if loss.labels == "binary" and (np.any(y < 0) or np.any(y > 1)):
         raise ValueError(f"{loss.name}: labels must lie in [0, 1] (0/1 classes, or soft "
                          f"targets as torch allows), got min {y.min()} and max {y.max()}")
     return y
+
+
+def _mse_terms(o: Array, y: Array) -> Array:
+    return (o - y) ** 2
+
+
+def _mse_dterms(o: Array, y: Array) -> Array:
+    return 2.0 * (o - y)  # d(o - y)²/do
+
+
+def _half_mse_terms(o: Array, y: Array) -> Array:
+    return 0.5 * (o - y) ** 2
+
+
+def _half_mse_dterms(o: Array, y: Array) -> Array:
+    return o - y  # the ½ cancels the 2
 
 
 def _bce_terms(p: Array, y: Array) -> Array:
@@ -119,9 +162,18 @@ def _bce_terms(p: Array, y: Array) -> Array:
     return -(y * log_p + (1.0 - y) * log_1mp)
 
 
+def _bce_dterms(p: Array, y: Array) -> Array:
+    # d/dp of -[y log p + (1 - y) log(1 - p)], with torch's floor on the denominator
+    return (p - y) / np.maximum(p * (1.0 - p), BCE_GRAD_EPS)
+
+
 def _bce_with_logits_terms(z: Array, y: Array) -> Array:
     # log(1 + e^-z) + (1 - y) z, written so that exp only sees -|z|
     return np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+
+def _bce_with_logits_dterms(z: Array, y: Array) -> Array:
+    return sigmoid(z) - y
 
 
 def _cross_entropy_terms(z: Array, y: Array) -> Array:
@@ -134,6 +186,10 @@ def _onehot(y: Array, like: Array) -> Array:
     hot = np.zeros_like(like)
     hot[np.arange(like.shape[0]), y] = 1.0
     return hot
+
+
+def _cross_entropy_dterms(z: Array, y: Array) -> Array:
+    return softmax(z) - _onehot(y, z)  # d(logsumexp(z) - z_y)/dz
 
 
 def _nll_terms(p: Array, y: Array) -> Array:
@@ -149,6 +205,10 @@ def _nll_dterms(p: Array, y: Array) -> Array:
     return g
 
 
+def _perceptron_terms(z: Array, y: Array) -> Array:
+    return np.maximum(0.0, -(2.0 * y - 1.0) * z)  # max(0, -s z), s = 2y - 1
+
+
 def _perceptron_dterms(z: Array, y: Array) -> Array:
     s = 2.0 * y - 1.0  # labels {0, 1} -> signs {-1, +1}
     return np.where(-s * z > 0, -s, 0.0).astype(z.dtype)
@@ -157,17 +217,14 @@ def _perceptron_dterms(z: Array, y: Array) -> Array:
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in [
-        Loss("mse", lambda o, y: (o - y) ** 2, lambda o, y: 2.0 * (o - y), "regression"),
-        Loss("half_mse", lambda o, y: 0.5 * (o - y) ** 2, lambda o, y: o - y, "regression"),
-        Loss("bce", _bce_terms,
-             lambda p, y: (p - y) / np.maximum(p * (1.0 - p), BCE_GRAD_EPS), "binary"),
-        Loss("bce_with_logits", _bce_with_logits_terms,
-             lambda z, y: sigmoid(z) - y, "binary"),
-        Loss("cross_entropy", _cross_entropy_terms,
-             lambda z, y: softmax(z) - _onehot(y, z), "classes", per_sample=True),
+        Loss("mse", _mse_terms, _mse_dterms, "regression"),
+        Loss("half_mse", _half_mse_terms, _half_mse_dterms, "regression"),
+        Loss("bce", _bce_terms, _bce_dterms, "binary"),
+        Loss("bce_with_logits", _bce_with_logits_terms, _bce_with_logits_dterms, "binary"),
+        Loss("cross_entropy", _cross_entropy_terms, _cross_entropy_dterms, "classes",
+             per_sample=True),
         Loss("nll", _nll_terms, _nll_dterms, "classes", per_sample=True),
-        Loss("perceptron", lambda z, y: np.maximum(0.0, -(2.0 * y - 1.0) * z),
-             _perceptron_dterms, "binary"),
+        Loss("perceptron", _perceptron_terms, _perceptron_dterms, "binary"),
     ]
 }
 

@@ -186,6 +186,12 @@ def torch_softmax_jacobians(z: np.ndarray) -> np.ndarray:
     ])
 
 
+def test_softmax_jacobian_keeps_float32():
+    a = handmade.get_activation("softmax").forward(np.ones((2, 3), dtype=np.float32))
+    J = handmade.softmax_jacobian(a)
+    assert J.dtype == np.float32 and J.shape == (2, 3, 3)
+
+
 def test_softmax_jacobian_matches_torch():
     z, _ = softmax_inputs(seed=6)
     a = handmade.get_activation("softmax").forward(z)
