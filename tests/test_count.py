@@ -29,3 +29,14 @@ def test_count_matches_the_models_own_params(sizes):
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="sizes"):
         count_parameters([1024])
+
+
+def test_format_count_table_for_seed004():
+    # the table written out by hand: header, one row per layer, the totals line
+    expected = [
+        "layer       W shape       weights    biases",
+        "    0   (500, 1024)       512 000       500",
+        "    1     (10, 500)         5 000        10",
+        "total: 517 000 weights, 510 biases, 517 510 parameters",
+    ]
+    assert format_count([1024, 500, 10]).splitlines() == expected
