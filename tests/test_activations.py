@@ -260,3 +260,11 @@ def test_unknown_activation_lists_valid_names(bad):
     message = str(info.value)
     for valid in ("relu", "sigmoid", "softmax", "step"):
         assert valid in message
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identity_derivative_is_ones_of_z_shape_and_dtype(dtype):
+    z = np.array([[-2.0, 0.0, 3.5]], dtype=dtype)
+    local = handmade.get_activation("identity").derivative(z, z)
+    np.testing.assert_array_equal(local, [[1.0, 1.0, 1.0]])  # d z / d z = 1
+    assert local.dtype == dtype

@@ -602,3 +602,9 @@ def test_grads_are_reused_between_calls_unless_turned_off():
     g4 = model.loss_and_grads(X2, y)[1]
     assert all(g3[k] is not g4[k] for k in g3)
     np.testing.assert_array_equal(g3["layers.0.weight"], kept["layers.0.weight"])  # same input
+
+
+def test_repr_names_the_architecture():
+    text = repr(handmade.MLP([3, 4, 1], ["tanh", "sigmoid"], "bce", dtype=np.float32))
+    assert text == ("MLP(sizes=[3, 4, 1], activations=['tanh', 'sigmoid'], loss='bce', "
+                    "dtype=float32)")

@@ -135,3 +135,34 @@ def test_patience_must_be_positive():
         handmade.Trainer(None, None, patience=0)
     with pytest.raises(ValueError, match="patience"):
         torch_ref.Trainer(None, None, patience=0)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_fit_with_a_validation_split_is_the_loop_written_out(side):
+    X, y = _regression(seed=1)
+    X_val, y_val = X, -y  # as above: early stopping must fire
+    spec = Spec((3, 1), ("identity",), "mse")
+    batches = handmade.make_batches(len(X), 8, epochs=50, seed=2)
+    model_fit, trainer = _trainer(side, spec, "sgd", {"lr": 0.05}, patience=3)
+    fitted = trainer.fit(X, y, batches, X_val, y_val)
+
+    model_loop, trainer = _trainer(side, spec, "sgd", {"lr": 0.05}, patience=3)
+    for epoch in batches:
+        for idx in epoch:
+            trainer.step(X[idx], y[idx])
+        if trainer.end_epoch(X_val, y_val):
+            break
+    looped = trainer.finish()
+    assert fitted.stop_reason == looped.stop_reason == "early_stopping"
+    assert fitted.val_losses == looped.val_losses and fitted.epochs == looped.epochs
+    for key, value in _params(model_fit).items():
+        np.testing.assert_array_equal(value, _params(model_loop)[key], err_msg=key)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_fit_names_the_epoch_of_a_bad_batch(side):
+    X, y = _regression()
+    _, trainer = _trainer(side, Spec((3, 1), ("identity",), "mse"), "sgd", {"lr": 0.01})
+    batches = [[np.arange(8)], [np.arange(8), np.array([0, len(X)])]]  # row 40 of 40 rows
+    with pytest.raises(ValueError, match=r"\[0, 40\).*0\.\.40 in epoch 2"):
+        trainer.fit(X, y, batches)
