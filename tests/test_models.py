@@ -608,3 +608,12 @@ def test_repr_names_the_architecture():
     text = repr(handmade.MLP([3, 4, 1], ["tanh", "sigmoid"], "bce", dtype=np.float32))
     assert text == ("MLP(sizes=[3, 4, 1], activations=['tanh', 'sigmoid'], loss='bce', "
                     "dtype=float32)")
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_neuron_init_is_the_mlp_init_with_the_same_seed(seed):
+    # seed=None: the documented default, 0
+    neuron = handmade.LogisticNeuron(4) if seed is None else handmade.LogisticNeuron(4, seed=seed)
+    mlp = handmade.MLP([4, 1], ["sigmoid"], "bce", seed=0 if seed is None else seed)
+    for key, value in mlp.params.items():
+        np.testing.assert_array_equal(neuron.params[key], value)

@@ -79,3 +79,17 @@ def test_mismatched_grads_are_a_value_error():
     opt = handmade.SGD({"w": np.ones(2)}, lr=0.1)
     with pytest.raises(ValueError, match="same keys"):
         opt.step({"v": np.ones(2)})
+
+
+@pytest.mark.parametrize("option", ["lr", "momentum", "dampening", "weight_decay"])
+def test_sgd_refuses_each_negative_option_by_name(option):
+    params = {"w": np.zeros(2)}
+    options = {"lr": 0.1, option: -0.5}
+    with pytest.raises(ValueError, match=f"{option} must be a finite number >= 0, got -0.5"):
+        handmade.SGD(params, **options)
+
+
+def test_nesterov_without_momentum_says_what_it_needs():
+    with pytest.raises(ValueError, match=r"nesterov needs momentum > 0 and dampening = 0 "
+                                         r"\(as torch.optim.SGD\)"):
+        handmade.SGD({"w": np.zeros(2)}, lr=0.1, nesterov=True)

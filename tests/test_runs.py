@@ -121,3 +121,13 @@ def test_run_json_is_plain_json(tmp_path):
     record = json.loads((tmp_path / RUN_JSON).read_text())
     assert record["trajectory"][0]["hand_loss"] == 0.5
     assert record["spec"]["activations"] == ["tanh", "identity"]
+
+
+def test_load_params_names_an_empty_file_and_the_path_of_a_nan(tmp_path):
+    save_params({}, tmp_path / "empty.npz")
+    with pytest.raises(ValueError, match="expected float32/float64 parameter arrays, found "
+                                         "nothing"):
+        load_params(tmp_path / "empty.npz")
+    save_params({"layers.0.weight": np.array([[np.nan]])}, tmp_path / "nan.npz")
+    with pytest.raises(ValueError, match=r"nan\.npz: parameter layers\.0\.weight holds 1"):
+        load_params(tmp_path / "nan.npz")

@@ -166,3 +166,11 @@ def test_fit_names_the_epoch_of_a_bad_batch(side):
     batches = [[np.arange(8)], [np.arange(8), np.array([0, len(X)])]]  # row 40 of 40 rows
     with pytest.raises(ValueError, match=r"\[0, 40\).*0\.\.40 in epoch 2"):
         trainer.fit(X, y, batches)
+
+
+def test_fit_refuses_float_row_indices():
+    X, y = _regression()
+    _, trainer = _trainer("handmade", Spec((3, 1), ("identity",), "mse"), "sgd", {"lr": 0.01})
+    with pytest.raises(TypeError, match="1-D array of integer row indices, got dtype float64 "
+                                        r"and shape \(2,\) in epoch 1"):
+        trainer.fit(X, y, [[np.array([0.0, 1.0])]])

@@ -30,3 +30,11 @@ def test_loop_and_vectorized_gradients_agree(m, n):
         # float64 sums of m terms in different orders: ~m eps relative; 1e-12 is ample
         np.testing.assert_allclose(dW, wt.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=name)
         assert db == pytest.approx(bt.grad.item(), rel=1e-12, abs=1e-15), name
+
+
+def test_scalar_sigmoid_of_the_loops_is_safe_at_both_ends():
+    from handmade.vectorization import _sig
+
+    # exp(800) overflows a Python float: each branch must only ever see exp of -|z|
+    assert _sig(800.0) == 1.0 and _sig(-800.0) == 0.0
+    assert _sig(0.0) == 0.5
