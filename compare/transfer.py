@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from handmade.mlp import check_finite_params
+
 NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -41,20 +43,11 @@ def _params_of(model) -> dict[str, np.ndarray]:
 def _check_float_finite(arrays: dict, side: str) -> None:
     """TypeError for a non-float entry, ValueError for NaN/Inf, naming the key and side."""
     for key, value in arrays.items():
-        if isinstance(value, torch.Tensor):
-            if not value.is_floating_point():
-                raise TypeError(f"{side} parameter {key} must be float32/float64, got "
-                                f"{value.dtype}")
-            n_bad = int((~torch.isfinite(value.detach())).sum())
-        else:
-            value = np.asarray(value)
-            if value.dtype.kind != "f":
-                raise TypeError(f"{side} parameter {key} must be float32/float64, got "
-                                f"{value.dtype}")
-            n_bad = int(value.size - np.count_nonzero(np.isfinite(value)))
-        if n_bad:
-            raise ValueError(f"{side} parameter {key} holds {n_bad} NaN/Inf value(s); "
-                             "expected finite numbers to copy")
+        dtype = value.dtype if isinstance(value, torch.Tensor) else np.asarray(value).dtype
+        if str(dtype).removeprefix("torch.") not in NUMPY_DTYPES:
+            raise TypeError(f"{side} parameter {key} must be float32/float64, got {dtype}")
+    check_finite_params({k: v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v
+                         for k, v in arrays.items()}, what=f"{side} parameter")
 
 
 def check_same_layout(hand_params: dict, state: dict) -> None:

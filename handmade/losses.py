@@ -108,8 +108,11 @@ def check_output(name: str, out) -> Array:
 
 
 def prepare_labels(loss: Loss, out: Array, y) -> Array:
-    """Labels in the layout the loss reads: ``out``'s shape and dtype, or int classes ``(m,)``."""
-    out = check_output(loss.name, out)
+    """Labels in the layout the loss reads: ``out``'s shape and dtype, or int classes ``(m,)``.
+
+    ``out`` is a model output already through ``check_output`` (``Loss.value`` and
+    ``Loss.grad`` check it once; a model's own output needs no check).
+    """
     y = np.asarray(y)
     m, k = out.shape
     if loss.labels == "classes":

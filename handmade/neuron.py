@@ -41,7 +41,7 @@ class _Neuron(MLP):
                          dtype=dtype, reduction=reduction)
 
     def _z(self, X: Array) -> Array:
-        X = self._as_input(X)
+        """``Z = X @ W.T + b`` (m, 1) for an ``X`` already through ``_as_input``."""
         Z = X @ self.params["layers.0.weight"].T + self.params["layers.0.bias"]  # (m, 1)
         self.check_finite_output(Z)  # names a NaN/Inf parameter, scanning only then
         return Z
@@ -75,7 +75,7 @@ class LogisticNeuron(_Neuron):
 
     def predict_proba(self, X) -> Array:
         """``P(y = 1 | x)``, shape (m, 1)."""
-        return sigmoid(self._z(X))
+        return sigmoid(self._z(self._as_input(X)))
 
 
 class LinearNeuron(_Neuron):
@@ -108,7 +108,7 @@ class Perceptron(_Neuron):
 
     def predict(self, X) -> Array:
         """``step(z)``: 1.0 where z > 0, else 0.0; shape (m, 1)."""
-        return (self._z(X) > 0).astype(self.dtype)
+        return (self._z(self._as_input(X)) > 0).astype(self.dtype)
 
     def update(self, X, y, lr: float) -> float:
         """One subgradient step ``params -= lr * grads``; returns the loss before it."""
