@@ -3,7 +3,7 @@
 The only package that imports both sides.
 """
 
-from compare.gradcheck import Entry, GradReport, assert_gradients_match, check_gradients
+from compare.check.gradcheck import Entry, GradReport, assert_gradients_match, check_gradients
 from compare.spec import Spec, build_twins
 from compare.transfer import hand_to_torch, torch_to_hand
 

@@ -227,7 +227,7 @@ def vectorization(m=10_000, n=100) -> dict:
 
 def verify_seconds() -> dict:
     """Wall time of the default CPU verification matrix."""
-    from compare.matrix import run_matrix
+    from compare.check.suite import run_matrix
     t0 = time.perf_counter()
     results = run_matrix()
     return {"case": "verify-matrix", "checks": len(results),

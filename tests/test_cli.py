@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import handmade
-from compare import cli, matrix
+from compare import cli
+from compare.check import suite as matrix
 
 REQUIRED = {"config", "dtype", "device", "param", "autograd_rel_err", "fd_rel_err", "ok"}
 
@@ -63,7 +64,7 @@ def test_module_entry_point_runs():
 
 
 def test_train_writes_the_run_folder(tmp_path, capsys):
-    from compare.runs import load_run
+    from compare.train.runs import load_run
 
     assert cli.main(["train", "--epochs", "3", "--out", str(tmp_path)]) == 0
     names = {p.name for p in tmp_path.iterdir()}

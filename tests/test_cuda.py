@@ -6,7 +6,7 @@ import torch
 
 import handmade
 from compare import build_twins, check_gradients
-from compare.matrix import make_data
+from compare.check.suite import make_data
 from compare.spec import Spec
 from compare.transfer import to_numpy64
 from torch_ref import resolve_device

@@ -5,8 +5,8 @@ import pytest
 from test_seed003_step import written_out_step
 
 from compare import cli
-from compare.bugs import BUGS
-from compare.derive import EXAMPLES, derive
+from compare.teach.bugs import BUGS
+from compare.teach.derive import EXAMPLES, derive
 
 
 def test_seed003_updated_weights_match_torch(capsys):

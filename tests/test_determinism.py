@@ -8,7 +8,7 @@ import numpy as np
 
 import handmade
 from compare import build_twins
-from compare.side_by_side import train_side_by_side
+from compare.train.side_by_side import train_side_by_side
 from compare.spec import Spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from compare import doclinks
+from tools import doclinks
 
 
 def test_every_link_in_the_derivations_holds():

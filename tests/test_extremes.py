@@ -5,7 +5,7 @@ operations and any warning raise; underflow to 0 is allowed, it is exact in the 
 
 1. The whole verification matrix with its inputs scaled until the largest |Z| of the model
    reaches the target: hand gradients still match torch autograd with the checker's own
-   tolerances (``compare.tolerances``), and nothing warns.
+   tolerances (``compare.check.tolerances``), and nothing warns.
 2. Every layer saturated (each layer's weights scaled so that its own largest |Z| reaches
    the target): here the float64 reference itself loses relative accuracy, and the test
    states by how much (see ``saturation_allowance``).
@@ -25,10 +25,10 @@ import torch
 from strict_numerics import strict_floating_point
 
 import handmade
-from compare.gradcheck import check_gradients
-from compare.matrix import default_configs, make_data
+from compare.check.gradcheck import check_gradients
+from compare.check.suite import default_configs, make_data
 from compare.spec import Spec
-from compare.tolerances import AUTOGRAD
+from compare.check.tolerances import AUTOGRAD
 from compare.transfer import NUMPY_DTYPES, hand_to_torch, to_numpy64
 from torch_ref.functional import compute_loss
 

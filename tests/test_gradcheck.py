@@ -11,7 +11,7 @@ import torch
 
 import handmade
 from compare import assert_gradients_match, check_gradients
-from compare.matrix import make_data
+from compare.check.suite import make_data
 from torch_ref import TorchMLP
 
 

@@ -38,7 +38,7 @@ from sklearn.metrics import log_loss
 
 import handmade
 import torch_ref
-from compare.lbfgs import fit_scipy_lbfgs, fit_torch_lbfgs, flatten_params, unflatten_into
+from compare.train.lbfgs import fit_scipy_lbfgs, fit_torch_lbfgs, flatten_params, unflatten_into
 from compare.transfer import hand_to_torch
 
 pytestmark = pytest.mark.filterwarnings("error")  # no deprecation or convergence warning

@@ -8,8 +8,8 @@ finite differences; every entry also passes the checker's own dtype-aware tolera
 import pytest
 import torch
 
-from compare.gradcheck import check_gradients
-from compare.matrix import default_configs, make_data
+from compare.check.gradcheck import check_gradients
+from compare.check.suite import default_configs, make_data
 from compare.transfer import NUMPY_DTYPES
 
 CONFIGS = default_configs()

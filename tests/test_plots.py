@@ -1,4 +1,4 @@
-"""compare.plots: valid PNG/GIF files that show the data, no figure leak, atomic writes.
+"""compare.train.plots: valid PNG/GIF files that show the data, no figure leak, atomic writes.
 
 Each figure is rendered once (module fixtures) while a spy on ``Figure.savefig`` records
 what the axes hold at save time, so the tests check both the pixels and the plot's content.
@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from compare import plots
+from compare.train import plots
 
 plt = plots.plt  # the module's pyplot, imported after it chose its backend
 STEPS_PER_EPOCH = 10

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import handmade
 from compare import check_gradients
-from compare.matrix import HEADS, HIDDEN
+from compare.check.suite import HEADS, HIDDEN
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

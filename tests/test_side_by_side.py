@@ -14,8 +14,8 @@ import torch
 
 import handmade
 from compare import build_twins, datasets
-from compare.side_by_side import train_side_by_side
-from compare.train_command import build_spec
+from compare.train.side_by_side import train_side_by_side
+from compare.cli.train import build_spec
 
 OPTIMIZERS = {"nesterov": ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
               "adam": ("adam", {"lr": 0.01})}
@@ -71,7 +71,7 @@ def test_a_different_update_rule_is_caught_by_the_trajectory(monkeypatch):
     def off_by_a_little(name, params, **options):
         return real(name, params, **{**options, "momentum": 0.899})
 
-    monkeypatch.setattr("compare.side_by_side.handmade.make_optimizer", off_by_a_little)
+    monkeypatch.setattr("compare.train.side_by_side.handmade.make_optimizer", off_by_a_little)
     data = datasets.load("moons")
     hand, twin = build_twins(build_spec(data, "8", "tanh", None))
     run = train_side_by_side(hand, twin, data.X_train, data.y_train,

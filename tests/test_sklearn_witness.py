@@ -24,7 +24,7 @@ import pytest
 from sklearn.datasets import load_iris, make_moons
 
 import handmade
-from compare.sklearn_witness import sklearn_params, sklearn_sgd_trajectory, sklearn_twin
+from compare.train.sklearn_witness import sklearn_params, sklearn_sgd_trajectory, sklearn_twin
 
 pytestmark = pytest.mark.filterwarnings("error")  # sklearn must not warn (batch size, ...)
 

@@ -14,7 +14,7 @@ import torch
 import handmade
 import torch_ref
 from compare import build_twins
-from compare.side_by_side import train_side_by_side
+from compare.train.side_by_side import train_side_by_side
 from compare.spec import Spec
 
 SIDES = ["handmade", "torch"]

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 import handmade
-from compare import datasets, plots
-from compare.runs import save_run
-from compare.side_by_side import accuracy, train_side_by_side
+from compare import datasets
+from compare.train import plots
+from compare.train.runs import save_run
+from compare.train.side_by_side import accuracy, train_side_by_side
 from compare.spec import Spec, build_twins
 from handmade.activations import sigmoid
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import handmade
-from compare.bugs import SEED003_B1, SEED003_B2, SEED003_LR, SEED003_W1, SEED003_W2
+from compare.teach.bugs import SEED003_B1, SEED003_B2, SEED003_LR, SEED003_W1, SEED003_W2
 from compare.datasets import load
 from compare.spec import Spec
 from compare.transfer import hand_to_torch, to_numpy64

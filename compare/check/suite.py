@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import handmade
-from compare.gradcheck import GradReport, check_gradients
+from compare.check.gradcheck import GradReport, check_gradients
 from compare.transfer import NUMPY_DTYPES
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu", "gelu"]

@@ -7,7 +7,7 @@
 2. central finite differences of the handmade loss (float64; parameters only),
 
 and returns a ``GradReport``: per entry the normwise and the max elementwise relative
-error, pass/fail against the tolerances of ``compare.tolerances``, the names of the
+error, pass/fail against the tolerances of ``compare.check.tolerances``, the names of the
 parameters that disagree, and ``first_bad_layer``, the first layer counting back from the
 output whose delta disagrees (its index ``l`` as in ``layers.{l}``), which localizes a bug.
 
@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from compare.finite_diff import finite_differences
+from compare.check.finite_diff import finite_differences
 from compare.spec import Spec
-from compare.tolerances import AUTOGRAD, FINITE_DIFF, elem_rel_err, norm_rel_err
+from compare.check.tolerances import AUTOGRAD, FINITE_DIFF, elem_rel_err, norm_rel_err
 from compare.transfer import TORCH_DTYPES, dtype_name, hand_to_torch, to_numpy64
 from handmade.mlp import check_finite_params
 
@@ -100,7 +100,7 @@ class GradReport:
 def _compare(entry: Entry, a, b, tol, which: str, floor_abs: float = 0.0) -> None:
     """Fill ``entry``'s errors for ``which`` ("autograd" or "fd") and fail it if needed.
 
-    ``floor_abs``: below it, differences count as absolute (see ``compare.tolerances``).
+    ``floor_abs``: below it, differences count as absolute (see ``compare.check.tolerances``).
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:

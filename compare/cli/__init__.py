@@ -1,12 +1,12 @@
 """The ``handgrad`` command line.
 
     handgrad verify [--json FILE] [--device auto|cpu|cuda|cuda:N] [--dtype both|float64|float32]
-    handgrad train [options]          (see compare/train_command.py)
+    handgrad train [options]          (see compare/cli/train.py)
     handgrad derive EXAMPLE | --bug NAME | --bug list
     handgrad count 1024 500 10
-    handgrad bench [--threads 2,1] [--json FILE] [--plot FILE]   (see compare/bench_command.py)
+    handgrad bench [--threads 2,1] [--json FILE] [--plot FILE]   (see compare/cli/bench.py)
 
-``verify`` runs the verification matrix (``compare.matrix``), prints one line per
+``verify`` runs the verification matrix (``compare.check.suite``), prints one line per
 (config, dtype, device) with the worst errors over its parameters, and exits 0 when every
 check passes, 1 when any fails and 2 on a usage error (e.g. CUDA asked for and absent).
 Every command reports a usage error (argparse's, or a ValueError/TypeError from the
@@ -23,12 +23,12 @@ import time
 
 import handmade
 import torch_ref
-from compare.atomic import write_json_atomic
-from compare.bench_command import add_arguments as add_bench_arguments
-from compare.bench_command import cmd_bench
-from compare.matrix import Result, default_configs, run_matrix
-from compare.train_command import add_arguments as add_train_arguments
-from compare.train_command import cmd_train
+from bookkeeping.atomic import write_json_atomic
+from compare.cli.bench import add_arguments as add_bench_arguments
+from compare.cli.bench import cmd_bench
+from compare.check.suite import Result, default_configs, run_matrix
+from compare.cli.train import add_arguments as add_train_arguments
+from compare.cli.train import cmd_train
 from handmade.count import format_count
 
 
@@ -116,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_derive(args) -> int:
-    from compare.bugs import BUGS
-    from compare.derive import EXAMPLES, derive, format_steps
-    from compare.gradcheck import check_gradients
+    from compare.teach.bugs import BUGS
+    from compare.teach.derive import EXAMPLES, derive, format_steps
+    from compare.check.gradcheck import check_gradients
     if args.bug == "list" or (args.bug is None and args.example is None):
         print("examples: " + ", ".join(EXAMPLES))
         print("bugs:\n" + "\n".join(f"  {b.name}: {b.sentence}" for b in BUGS.values()))

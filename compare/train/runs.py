@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from compare.atomic import write_json_atomic
+from bookkeeping.atomic import write_json_atomic
 from compare.spec import Spec
 from compare.transfer import check_same_layout, hand_to_torch
 from handmade.persist import load_params, save_params

@@ -12,8 +12,8 @@ given, that line contains it (whitespace ignored). A test link is valid when the
 defines that test function. Every display formula (``$$ ... $$``) must be followed, before
 the next formula or heading, by at least one code link and one test link.
 
-    python -m compare.doclinks            check docs/derivations, exit 1 on a broken link
-    python -m compare.doclinks --fix      rewrite each code link's #L to where its text is now
+    python -m tools.doclinks            check docs/derivations, exit 1 on a broken link
+    python -m tools.doclinks --fix      rewrite each code link's #L to where its text is now
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from matplotlib.animation import PillowWriter  # noqa: E402
 from matplotlib.cm import ScalarMappable  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 
-from compare.atomic import atomic_path
+from bookkeeping.atomic import atomic_path
 
 __all__ = ["plot_losses", "plot_divergence", "plot_decision_boundary", "animate_decision_boundary"]
 

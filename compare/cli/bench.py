@@ -16,7 +16,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from compare import bench
-from compare.atomic import write_json_atomic
+from bookkeeping.atomic import write_json_atomic
 
 
 def add_arguments(p) -> None:
@@ -104,7 +104,7 @@ def plot_scaling(records: list[dict], path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from compare.atomic import atomic_path
+    from bookkeeping.atomic import atomic_path
     fig, ax = plt.subplots(figsize=(7.5, 5))
     groups = sorted({(r["case"], r["dtype"]) for r in records})
     for i, (case, dtype) in enumerate(groups):
