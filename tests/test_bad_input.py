@@ -14,8 +14,8 @@ import torch
 import handmade
 import torch_ref
 from compare import build_twins, check_gradients, datasets, hand_to_torch, torch_to_hand
-from compare.train.runs import load_into, load_run, save_run
 from compare.spec import Spec
+from compare.train.runs import load_into, load_run, save_run
 from handmade.persist import load_params, save_params
 from torch_ref.persist import load_state, save_state
 

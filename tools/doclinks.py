@@ -30,7 +30,7 @@ CODE = re.compile(r"\[`(?P<name>[\w.]+)`(?::\s*`(?P<text>[^`]+)`)?\]"
                   r"\((?P<rel>(?:\.\./)+)(?P<path>(?:handmade|compare|torch_ref)/[\w/]+\.py)"
                   r"#L(?P<line>\d+)\)")
 TEST = re.compile(r"\[`(?P<file>test_\w+\.py)::(?P<test>\w+)`\]"
-                  r"\((?:\.\./)+tests/(?P=file)\)")
+                  r"\((?:\.\./)+tests/(?P<dir>(?:\w+/)*)(?P=file)\)")
 
 
 @dataclass
@@ -115,10 +115,11 @@ def check(docs=DOCS) -> list[Problem]:
                 problems.append(Problem(doc.name, line_no, f"{m['name']} link points at line "
                                         f"{m['line']}, the code is at line {want}"))
         for m in TEST.finditer(text):
-            names = tests_cache.setdefault(m["file"], _test_names(ROOT / "tests" / m["file"]))
+            rel = m["dir"] + m["file"]
+            names = tests_cache.setdefault(rel, _test_names(ROOT / "tests" / rel))
             if m["test"] not in names:
                 problems.append(Problem(doc.name, text.count("\n", 0, m.start()) + 1,
-                                        f"tests/{m['file']} has no test {m['test']}"))
+                                        f"tests/{rel} has no test {m['test']}"))
         problems += _unlinked_formulas(doc.name, text)
     return problems
 

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from compare.check.finite_diff import finite_differences
-from compare.spec import Spec
 from compare.check.tolerances import AUTOGRAD, FINITE_DIFF, elem_rel_err, norm_rel_err
+from compare.spec import Spec
 from compare.transfer import TORCH_DTYPES, dtype_name, hand_to_torch, to_numpy64
 from handmade.mlp import check_finite_params
 

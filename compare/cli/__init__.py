@@ -24,9 +24,9 @@ import time
 import handmade
 import torch_ref
 from bookkeeping.atomic import write_json_atomic
+from compare.check.suite import Result, default_configs, run_matrix
 from compare.cli.bench import add_arguments as add_bench_arguments
 from compare.cli.bench import cmd_bench
-from compare.check.suite import Result, default_configs, run_matrix
 from compare.cli.train import add_arguments as add_train_arguments
 from compare.cli.train import cmd_train
 from handmade.count import format_count
@@ -116,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_derive(args) -> int:
+    from compare.check.gradcheck import check_gradients
     from compare.teach.bugs import BUGS
     from compare.teach.derive import EXAMPLES, derive, format_steps
-    from compare.check.gradcheck import check_gradients
     if args.bug == "list" or (args.bug is None and args.example is None):
         print("examples: " + ", ".join(EXAMPLES))
         print("bugs:\n" + "\n".join(f"  {b.name}: {b.sentence}" for b in BUGS.values()))

@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 from threadpoolctl import threadpool_limits
 
-from compare import bench
 from bookkeeping.atomic import write_json_atomic
+from compare import bench
 
 
 def add_arguments(p) -> None:

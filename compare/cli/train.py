@@ -22,10 +22,10 @@ import numpy as np
 
 import handmade
 from compare import datasets
+from compare.spec import Spec, build_twins
 from compare.train import plots
 from compare.train.runs import save_run
 from compare.train.side_by_side import accuracy, train_side_by_side
-from compare.spec import Spec, build_twins
 from handmade.activations import sigmoid
 
 DEFAULT_LOSS = {"binary": "bce", "multiclass": "cross_entropy", "regression": "half_mse"}

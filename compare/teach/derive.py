@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 import handmade
-from compare.teach.bugs import SEED003_B1, SEED003_B2, SEED003_LR, SEED003_W1, SEED003_W2
 from compare.datasets import load
 from compare.spec import Spec
+from compare.teach.bugs import SEED003_B1, SEED003_B2, SEED003_LR, SEED003_W1, SEED003_W2
 from compare.transfer import hand_to_torch, to_numpy64
 from handmade.activations import get_activation, softmax
 from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS

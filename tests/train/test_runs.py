@@ -8,8 +8,8 @@ import torch
 
 import handmade
 from compare import build_twins, hand_to_torch
-from compare.train.runs import PARAMS, RUN_JSON, STATE, load_into, load_run, save_run
 from compare.spec import Spec
+from compare.train.runs import PARAMS, RUN_JSON, STATE, load_into, load_run, save_run
 from handmade.persist import load_params, save_params
 from torch_ref.persist import load_state, save_state
 

@@ -22,14 +22,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from strict_numerics import strict_floating_point
 
 import handmade
 from compare.check.gradcheck import check_gradients
 from compare.check.suite import default_configs, make_data
-from compare.spec import Spec
 from compare.check.tolerances import AUTOGRAD
+from compare.spec import Spec
 from compare.transfer import NUMPY_DTYPES, hand_to_torch, to_numpy64
+from tests.strict_numerics import strict_floating_point
 from torch_ref.functional import compute_loss
 
 TARGET = {"float64": 1e4, "float32": 80.0}

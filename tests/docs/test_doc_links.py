@@ -21,11 +21,11 @@ def test_a_renamed_function_or_moved_line_is_reported(tmp_path):
     doc.write_text(textwrap.dedent("""\
         $$ dW = \\delta^T X $$
         [`dense_backwards`: `dW = dZ.T @ X`](../../handmade/dense.py#L1)
-        [`test_models.py::test_no_such_test`](../../tests/test_models.py)
+        [`test_models.py::test_no_such_test`](../../tests/handmade/test_models.py)
 
         $$ db = \\sum \\delta $$
         [`dense_backward`: `db = np.sum(dZ, axis=0, out=db)`](../../handmade/dense.py#L1)
-        [`test_models.py::test_no_such_test`](../../tests/test_models.py)
+        [`test_models.py::test_no_such_test`](../../tests/handmade/test_models.py)
 
         $$ a = b $$
         no links here

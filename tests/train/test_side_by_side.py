@@ -14,8 +14,8 @@ import torch
 
 import handmade
 from compare import build_twins, datasets
-from compare.train.side_by_side import train_side_by_side
 from compare.cli.train import build_spec
+from compare.train.side_by_side import train_side_by_side
 
 OPTIMIZERS = {"nesterov": ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
               "adam": ("adam", {"lr": 0.01})}

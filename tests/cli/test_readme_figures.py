@@ -9,7 +9,7 @@ import pytest
 
 from compare import cli
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 ROWS = re.findall(r"^\| (.+?) \| `(handgrad train [^`]+)` \| ([≥≤=]) ([\d.]+) \| ([\d.]+) \|$",
                   README, re.M)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_readme_starts_with_the_two_commands():

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from strict_numerics import strict_floating_point
 
 import handmade
+from tests.strict_numerics import strict_floating_point
 from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
 
 # Activations with a derivative that is elementwise (no softmax) and that exists (no step).

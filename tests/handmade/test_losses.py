@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from strict_numerics import strict_floating_point
 
 import handmade
+from tests.strict_numerics import strict_floating_point
 from torch_ref.functional import compute_loss
 
 REDUCTIONS = ["mean", "sum"]

@@ -14,8 +14,8 @@ import torch
 import handmade
 import torch_ref
 from compare import build_twins
-from compare.train.side_by_side import train_side_by_side
 from compare.spec import Spec
+from compare.train.side_by_side import train_side_by_side
 
 SIDES = ["handmade", "torch"]
 

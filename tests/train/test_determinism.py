@@ -8,10 +8,10 @@ import numpy as np
 
 import handmade
 from compare import build_twins
-from compare.train.side_by_side import train_side_by_side
 from compare.spec import Spec
+from compare.train.side_by_side import train_side_by_side
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _train(seed):
@@ -37,7 +37,7 @@ def test_same_seed_twice_in_one_process_is_bit_identical():
 
 
 def test_same_seed_in_two_processes_is_bit_identical():
-    code = ("import sys; sys.path.insert(0, 'tests'); import test_determinism as t; "
+    code = ("import tests.train.test_determinism as t; "
             "h, tr, losses = t._train(3); "
             "print(repr([h[k].tobytes().hex() for k in sorted(h)] + "
             "[tr[k].tobytes().hex() for k in sorted(tr)] + losses))")

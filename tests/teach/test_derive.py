@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from test_seed003_step import written_out_step
 
 from compare import cli
 from compare.teach.bugs import BUGS
 from compare.teach.derive import EXAMPLES, derive
+from tests.teach.test_seed003_step import written_out_step
 
 
 def test_seed003_updated_weights_match_torch(capsys):
