@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from bookkeeping.errors import NonFiniteParameterError
 from handmade.activations import get_activation
 from handmade.dense import dense_backward, dense_forward, init_dense
 from handmade.losses import REDUCTIONS, get_loss
@@ -207,9 +208,6 @@ class MLP:
         return (f"{type(self).__name__}(sizes={self.sizes}, activations={self.activations}, "
                 f"loss={self.loss!r}, dtype={self.dtype.name})")
 
-
-class NonFiniteParameterError(ValueError):
-    """A parameter holds NaN/Inf (a ValueError; the Trainer turns it into divergence)."""
 
 
 def check_finite_params(params: dict, what: str = "parameter") -> None:

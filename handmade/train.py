@@ -26,16 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from handmade.mlp import NonFiniteParameterError
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or gradient."""
-
-    def __init__(self, what: str, step: int, epoch: int, lr):
-        self.step, self.epoch = step, epoch
-        super().__init__(f"training diverged: {what} at step {step} (epoch {epoch}); the "
-                         f"learning rate ({lr}) is probably too large: try a tenth of it")
+from bookkeeping.errors import DivergenceError, NonFiniteParameterError
 
 
 def make_batches(n_samples: int, batch_size: int, epochs: int, seed: int = 0,

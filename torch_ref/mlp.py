@@ -18,6 +18,7 @@ import numbers
 import torch
 from torch import nn
 
+from bookkeeping.errors import NonFiniteParameterError
 from torch_ref.device import resolve_device, resolve_dtype
 from torch_ref.functional import check_loss, compute_loss, get_activation
 
@@ -152,9 +153,6 @@ class TorchMLP(nn.Module):
         grads = {name: p.grad.detach().clone() for name, p in self.named_parameters()}
         return value, grads
 
-
-class NonFiniteParameterError(ValueError):
-    """A parameter holds NaN/Inf (a ValueError; the Trainer turns it into divergence)."""
 
 
 def _check_sizes(sizes) -> list[int]:

@@ -16,17 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bookkeeping.errors import DivergenceError, NonFiniteParameterError
 from torch_ref.functional import as_labels, compute_loss
-from torch_ref.mlp import NonFiniteParameterError
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or gradient."""
-
-    def __init__(self, what: str, step: int, epoch: int, lr):
-        self.step, self.epoch = step, epoch
-        super().__init__(f"training diverged: {what} at step {step} (epoch {epoch}); the "
-                         f"learning rate ({lr}) is probably too large: try a tenth of it")
 
 
 @dataclass

@@ -21,9 +21,8 @@ import argparse
 import sys
 import time
 
-import handmade
-import torch_ref
 from bookkeeping.atomic import write_json_atomic
+from bookkeeping.errors import DivergenceError
 from compare.check.suite import Result, default_configs, run_matrix
 from compare.cli.bench import add_arguments as add_bench_arguments
 from compare.cli.bench import cmd_bench
@@ -148,7 +147,7 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.func(args)
-    except (handmade.DivergenceError, torch_ref.DivergenceError) as exc:
+    except DivergenceError as exc:
         print(f"handgrad {args.command}: {exc}", file=sys.stderr)
         return 1
     except (ValueError, TypeError, OSError) as exc:
