@@ -1,6 +1,8 @@
 """bookkeeping: what both twins need and that is not mathematics, written once.
 
-Errors, atomic file writes, and the training loop's stopping rules and history. It imports
-neither handmade, torch_ref nor compare (and no torch): both twins may import it without
-seeing each other. See docs/architecture.md.
+``errors`` (DivergenceError, NonFiniteParameterError), ``atomic`` (atomic file writes),
+``training`` (the batch sequence, ``History`` and the training loop's stopping rules, in
+``BaseTrainer``) and ``checks`` (layer sizes). It imports neither handmade, torch_ref nor
+compare (and no torch): both twins may import it without seeing each other. See
+docs/architecture.md.
 """

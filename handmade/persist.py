@@ -1,8 +1,9 @@
 """Saving and loading parameters as ``.npz``: no pickle, atomic writes.
 
 ``save_params(params, path)`` writes every array of a ``params`` dict (keys as in
-``MLP.params``) into an uncompressed ``.npz`` through a temporary file in the same folder
-and an ``os.replace``, so a crash mid-write leaves any previous file intact.
+``MLP.params``) into an uncompressed ``.npz`` atomically (``bookkeeping.atomic``: a
+temporary file in the same folder, fsynced, then ``os.replace``d), so a crash mid-write
+leaves any previous file intact.
 ``load_params(path)`` reads it back with ``allow_pickle=False`` and checks that every entry
 is a finite float32/float64 array; a truncated or foreign file, or a NaN/Inf entry, is a
 ValueError.
@@ -11,29 +12,18 @@ ValueError.
 from __future__ import annotations
 
 import os
-import uuid
 import zipfile
 
 import numpy as np
 
+from bookkeeping.atomic import atomic_open
 from handmade.mlp import check_finite_params
 
 
 def save_params(params: dict[str, np.ndarray], path) -> None:
     """Write ``params`` to ``path`` (an ``.npz``) atomically."""
-    path = os.fspath(path)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
-                       f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in params.items()})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "xb") as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in params.items()})
 
 
 def load_params(path) -> dict[str, np.ndarray]:

@@ -1,7 +1,8 @@
 """Saving and loading a torch twin's ``state_dict``: ``weights_only`` loads, atomic writes.
 
-``save_state(model, path)`` writes ``model.state_dict()`` with ``torch.save`` into a
-temporary file in the same folder, then ``os.replace``s it over ``path``.
+``save_state(model, path)`` writes ``model.state_dict()`` with ``torch.save`` atomically
+(``bookkeeping.atomic``: a temporary file in the same folder, fsynced, then ``os.replace``d
+over ``path``).
 ``load_state(path, map_location="cpu")`` reads it with ``torch.load(weights_only=True)``
 (tensors and plain containers only, never arbitrary objects); a truncated or foreign file,
 a non-float or NaN/Inf tensor, or a CUDA ``map_location`` without CUDA is a ValueError.
@@ -10,28 +11,17 @@ a non-float or NaN/Inf tensor, or a CUDA ``map_location`` without CUDA is a Valu
 from __future__ import annotations
 
 import os
-import uuid
 
 import torch
 
+from bookkeeping.atomic import atomic_open
 from torch_ref.device import resolve_device
 
 
 def save_state(model: torch.nn.Module, path) -> None:
     """Write ``model.state_dict()`` (``layers.{l}.weight`` (out, in), ...) to ``path``."""
-    path = os.fspath(path)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
-                       f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            torch.save(model.state_dict(), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "xb") as f:
+        torch.save(model.state_dict(), f)
 
 
 def load_state(path, map_location="cpu") -> dict[str, torch.Tensor]:

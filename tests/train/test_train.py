@@ -2,7 +2,8 @@
 
 Each rule has a scenario built so that the rule must fire, and the test checks when it
 fired and what it left behind; each runs on the handmade and the torch trainer, which
-must agree (torch_ref duplicates the rules on purpose).
+must agree (the rules are written once, in bookkeeping/training.py; each twin supplies its
+own optimizer step, parameter copies and held-out loss: tests/train/test_bookkeeping.py).
 """
 
 import math
