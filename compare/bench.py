@@ -9,6 +9,10 @@ blocks so that one side's spinning thread pool does not slow the other; a figure
 median over ``repeats`` blocks, after a warm-up. ``gemm_frac`` compares the handmade
 step's FLOP rate (the matrix products it really does: forward, dW, and dX for every layer
 but the first) with a 2048 x 2048 NumPy matmul timed in the same run.
+
+Malloc tuning is not done here (no ctypes, no ``mallopt``): glibc's malloc thresholds are
+read from the environment when a process starts, so ``handgrad bench`` measures in a
+process started with them; see ``compare.cli.bench.MALLOC_TUNING``.
 """
 
 from __future__ import annotations
@@ -29,27 +33,6 @@ from torch_ref import TorchMLP
 CASES = [((3, 2, 1), 2), ((2, 3, 1), 4), ((64, 32, 10), 64), ((1024, 500, 10), 1),
          ((1024, 500, 10), 128), ((1024, 500, 10), 2048), ((784, 256, 256, 10), 256)]
 LR = 0.01
-
-
-def tune_malloc() -> bool:
-    """Ask glibc to recycle large buffers instead of returning them to the OS each step.
-
-    By default glibc hands blocks above 128 KiB back with munmap/trim when they are freed,
-    so every step's temporaries (NumPy's and torch's alike) are page-faulted in again; on
-    these virtual machines that costs as much as the arithmetic of a 128-sample step. This
-    raises the mmap threshold to 32 MiB and the trim threshold to 1 GiB for this process
-    (what ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` do from the environment).
-    Returns False where it cannot (not glibc).
-    """
-    import ctypes
-    import ctypes.util
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)
-                    and libc.mallopt(m_trim_threshold, 2**30))
-    except (OSError, AttributeError):
-        return False
 
 
 def step_flops(sizes, batch: int) -> int:

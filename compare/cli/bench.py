@@ -8,15 +8,31 @@ handmade / torch, the handmade GFLOP/s and its fraction of a 2048² GEMM measure
 same run, the handmade peak memory), then the extras: scikit-learn's MLPClassifier epoch
 on 1024-500-10, the loop-vs-vectorized logistic gradient, the verification matrix's wall
 time, and the torch twin on CUDA when a GPU is present. ``--json`` writes every record.
+
+Malloc tuning, without ctypes: by default glibc hands blocks above 128 KiB back with
+munmap/trim when they are freed, so every step's temporaries (NumPy's and torch's alike)
+are page-faulted in again; on these virtual machines that costs as much as the arithmetic
+of a 128-sample step. The benchmark therefore runs with glibc's mmap threshold raised to
+32 MiB and its trim threshold to 1 GiB (``MALLOC_TUNING``: what ``mallopt`` would set, and
+like it, turning off glibc's dynamic threshold). glibc reads these variables only when a
+process starts, so when the environment lacks them, ``run`` measures in a child process
+(``python -m compare bench`` with the same options) started with them, and relays its
+output and exit status; values the user set stay. ``--no-malloc-tuning`` does the
+opposite: glibc's defaults, in a child started without the variables if they are set.
+On a C library other than glibc nothing is changed and the header says ``off``.
 """
 
 from __future__ import annotations
 
-import torch
-from threadpoolctl import threadpool_limits
+import os
+import platform
+import subprocess
+import sys
+import threading
 
-from bookkeeping.atomic import write_json_atomic
-from compare import bench
+# glibc's environment names for mallopt's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD
+MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+                 "MALLOC_TRIM_THRESHOLD_": str(2**30)}
 
 
 def add_arguments(p) -> None:
@@ -30,23 +46,91 @@ def add_arguments(p) -> None:
     p.add_argument("--quick", action="store_true",
                    help="one repeat of short blocks, no extras (a smoke run)")
     p.add_argument("--no-malloc-tuning", action="store_true",
-                   help="leave glibc's defaults (see compare.bench.tune_malloc)")
+                   help="leave glibc's defaults (see compare.cli.bench.MALLOC_TUNING)")
 
 
-def _row(r: dict) -> str:
-    frac = "-" if r["gemm_frac"] is None else f"{r['gemm_frac']:.2f}"
-    return (f"{r['case']:>16} {r['batch']:>5} {r['dtype']:>8} {r['handmade_s'] * 1e6:>11.1f} "
-            f"{r['torch_s'] * 1e6:>11.1f} {r['ratio']:>6.2f} {r['handmade_gflops']:>8.1f} "
-            f"{frac:>6} {r['handmade_peak_bytes'] / 2**20:>8.2f}")
+def is_glibc() -> bool:
+    """Whether this Python runs on glibc, whose malloc reads ``MALLOC_TUNING``."""
+    return platform.libc_ver()[0] == "glibc"
 
 
-def cmd_bench(args) -> int:
-    tuned = False if args.no_malloc_tuning else bench.tune_malloc()
-    repeats, block = (1, 0.02) if args.quick else (args.repeats, args.block)
+def malloc_tuned(environ=None) -> bool:
+    """Whether a process with ``environ`` starts tuned: glibc, every variable set."""
+    environ = os.environ if environ is None else environ
+    return is_glibc() and all(key in environ for key in MALLOC_TUNING)
+
+
+def malloc_environ(tuned: bool, environ=None) -> dict | None:
+    """The environment a benchmark process must start with to be ``tuned`` (or not).
+
+    ``environ`` (default: this process's) with the missing ``MALLOC_TUNING`` variables
+    added, or with all of them removed for ``tuned=False``; ``None`` when ``environ`` is
+    already right, or this is not glibc.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    present = [key for key in MALLOC_TUNING if key in environ]
+    if not is_glibc() or len(present) == (len(MALLOC_TUNING) if tuned else 0):
+        return None
+    if tuned:
+        return {**MALLOC_TUNING, **environ}
+    return {k: v for k, v in environ.items() if k not in MALLOC_TUNING}
+
+
+def bench_argv(args) -> list[str]:
+    """The command line (after ``handgrad``) that parses back to ``args``."""
+    argv = ["bench", "--threads", args.threads, "--repeats", str(args.repeats),
+            "--block", repr(args.block)]
+    for flag, value in (("--json", args.json), ("--plot", args.plot), ("--cases", args.cases)):
+        if value is not None:
+            argv += [flag, value]
+    return argv + ["--quick"] * args.quick + ["--no-malloc-tuning"] * args.no_malloc_tuning
+
+
+def _relay(stream, out) -> None:
+    for line in stream:
+        out.write(line)
+        out.flush()
+
+
+def run_in_child(argv: list[str], env: dict) -> int:
+    """``python -m compare ARGV`` with ``env``; its output is relayed line by line."""
+    proc = subprocess.Popen([sys.executable, "-m", "compare", *argv], text=True,
+                            env={**env, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors = threading.Thread(target=_relay, args=(proc.stderr, sys.stderr), daemon=True)
+    errors.start()
+    try:
+        _relay(proc.stdout, sys.stdout)
+        errors.join()
+        return proc.wait()
+    except KeyboardInterrupt:  # the child got the same ^C
+        proc.wait()
+        return 130
+
+
+def parse_options(args) -> tuple[list[int], list | None]:
+    """``--threads`` and ``--cases`` as numbers (a ValueError is a usage error)."""
     threads = [int(t) for t in args.threads.split(",")]
-    cases = bench.CASES if not args.cases else [
+    cases = None if not args.cases else [
         (tuple(int(s) for s in c.split(":")[0].split("-")), int(c.split(":")[1]))
         for c in args.cases.split(",")]
+    return threads, cases
+
+
+def run(args) -> int:
+    threads, cases = parse_options(args)  # usage errors here, before any child
+    env = malloc_environ(not args.no_malloc_tuning)
+    if env is not None:
+        return run_in_child(bench_argv(args), env)
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from bookkeeping.atomic import write_json_atomic
+    from compare import bench
+
+    tuned = malloc_tuned()
+    repeats, block = (1, 0.02) if args.quick else (args.repeats, args.block)
+    cases = cases or bench.CASES
     records = []
     print(f"torch {torch.__version__}; glibc malloc tuning: {'on' if tuned else 'off'}; "
           f"medians of {repeats} interleaved blocks of >= {block} s")
@@ -70,7 +154,18 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _row(r: dict) -> str:
+    frac = "-" if r["gemm_frac"] is None else f"{r['gemm_frac']:.2f}"
+    return (f"{r['case']:>16} {r['batch']:>5} {r['dtype']:>8} {r['handmade_s'] * 1e6:>11.1f} "
+            f"{r['torch_s'] * 1e6:>11.1f} {r['ratio']:>6.2f} {r['handmade_gflops']:>8.1f} "
+            f"{frac:>6} {r['handmade_peak_bytes'] / 2**20:>8.2f}")
+
+
 def _extras(repeats: int, block: float) -> list[dict]:
+    import torch
+
+    from compare import bench
+
     out = []
     for dtype in ("float64", "float32"):
         r = bench.sklearn_epoch(dtype)

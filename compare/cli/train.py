@@ -10,6 +10,7 @@ layers and the output activation that the loss expects. The run folder (default
 ``runs/<dataset>-<optimizer>-<dtype>``) receives ``run.json``, ``params.npz``,
 ``state_dict.pt``, ``losses.png``, ``divergence.png`` and, for 2-D datasets,
 ``boundary.png`` and ``boundary.gif`` (the decision boundary moving during training).
+Only ``run`` (and the helpers it calls) imports torch, scikit-learn and matplotlib.
 """
 
 from __future__ import annotations
@@ -18,16 +19,10 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
-import handmade
-from compare import datasets
-from compare.spec import Spec, build_twins
-from compare.train import plots
-from compare.train.runs import save_run
-from compare.train.side_by_side import accuracy, train_side_by_side
-from handmade.activations import sigmoid
-
+# compare.datasets.DATASETS, spelled out so that building the parser needs no scikit-learn
+# (tests/cli/test_lazy_imports.py checks that the two lists agree)
+DATASET_NAMES = ("breast_cancer", "cats_dogs", "circles", "digits", "iris", "moons", "seed000",
+                 "seed003", "xor", "xor3")
 DEFAULT_LOSS = {"binary": "bce", "multiclass": "cross_entropy", "regression": "half_mse"}
 OUTPUT_ACTIVATION = {"bce": "sigmoid", "nll": "softmax"}  # identity for every other loss
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
@@ -35,7 +30,7 @@ GIF_FRAMES = 40
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--dataset", default="moons", choices=sorted(datasets.DATASETS))
+    p.add_argument("--dataset", default="moons", choices=DATASET_NAMES)
     p.add_argument("--hidden", default="8",
                    help="hidden widths, comma-separated (e.g. 32,16); 'none' for no hidden layer")
     p.add_argument("--activation", default="tanh", help="activation of the hidden layers")
@@ -68,7 +63,10 @@ def optimizer_options(args) -> tuple[str, dict]:
     return "sgd", options
 
 
-def build_spec(data: datasets.Dataset, hidden: str, activation: str, loss: str | None) -> Spec:
+def build_spec(data, hidden: str, activation: str, loss: str | None):
+    """The ``Spec`` of ``[n_features, *hidden, n_outputs]`` for a ``compare.datasets.Dataset``."""
+    from compare.spec import Spec
+
     widths = [] if hidden.strip().lower() in ("", "none", "0") else hidden.split(",")
     if not all(w.strip().isdigit() and int(w) > 0 for w in widths):
         raise ValueError(f"--hidden must be comma-separated positive integers (e.g. 32,16) or "
@@ -99,8 +97,12 @@ class Progress:
         self.stream.flush()
 
 
-def _predictor(spec: Spec, params: dict):
+def _predictor(spec, params: dict):
     """``points (g, 2) -> P(class 1) (g,)`` for a binary model with ``params``."""
+    import numpy as np
+
+    from handmade.activations import sigmoid
+
     model = spec.hand(dtype=np.float64)
     for key, p in model.params.items():
         p[...] = params[key]
@@ -111,7 +113,14 @@ def _predictor(spec: Spec, params: dict):
     return predict
 
 
-def cmd_train(args) -> int:
+def run(args) -> int:
+    import handmade
+    from compare import datasets
+    from compare.spec import build_twins
+    from compare.train import plots
+    from compare.train.runs import save_run
+    from compare.train.side_by_side import train_side_by_side
+
     data = datasets.load(args.dataset, seed=args.seed)
     spec = build_spec(data, args.hidden, args.activation, args.loss)
     name, options = optimizer_options(args)
@@ -125,35 +134,37 @@ def cmd_train(args) -> int:
           f"{list(spec.activations)} {spec.loss}; {args.optimizer} {options}; {args.dtype} on "
           f"{args.device}")
     val = (data.X_val, data.y_val) if args.patience else (None, None)
-    run = train_side_by_side(hand, twin, data.X_train, data.y_train, batches, optimizer=name,
-                             options=options, X_val=val[0], y_val=val[1],
-                             patience=args.patience, grad_tol=args.grad_tol,
-                             snapshot_every=snap, progress=Progress())
-    summary = summarize(spec, hand, twin, data, run)
+    result = train_side_by_side(hand, twin, data.X_train, data.y_train, batches,
+                                optimizer=name, options=options, X_val=val[0], y_val=val[1],
+                                patience=args.patience, grad_tol=args.grad_tol,
+                                snapshot_every=snap, progress=Progress())
+    summary = summarize(spec, hand, twin, data, result)
     print_summary(summary)
     out = Path(args.out or f"runs/{args.dataset}-{args.optimizer}-{args.dtype}")
     record = {"dataset": args.dataset, "dtype": args.dtype, "device": args.device,
               "seed": args.seed, "optimizer": name, "options": options,
-              "batch_size": batch, "summary": summary, "trajectory": run.trajectory,
-              "val": run.val}
+              "batch_size": batch, "summary": summary, "trajectory": result.trajectory,
+              "val": result.val}
     save_run(out, spec, hand, twin, record)
     title = f"{args.dataset}, {args.optimizer}, {args.dtype}"
-    plots.plot_losses(run.trajectory, out / "losses.png", val=run.val or None, title=title)
-    plots.plot_divergence(run.trajectory, out / "divergence.png", title=title)
+    plots.plot_losses(result.trajectory, out / "losses.png", val=result.val or None, title=title)
+    plots.plot_divergence(result.trajectory, out / "divergence.png", title=title)
     if two_d:
         plots.plot_decision_boundary(_predictor(spec, hand.params), data.X_train,
                                      data.y_train, out / "boundary.png", title=title)
         if snap:
             frames = [(f"step {s}, loss {loss:.3f}", _predictor(spec, p))
-                      for s, loss, p in run.snapshots]
+                      for s, loss, p in result.snapshots]
             plots.animate_decision_boundary(frames, data.X_train, data.y_train,
                                             out / "boundary.gif")
     print(f"wrote {out}/")
     return 0
 
 
-def summarize(spec: Spec, hand, twin, data, run) -> dict:
+def summarize(spec, hand, twin, data, run) -> dict:
     """Accuracies, final losses, divergence and time per epoch of both twins."""
+    from compare.train.side_by_side import accuracy
+
     out = {"epochs": run.epochs, "steps": len(run.trajectory),
            "stop_handmade": run.hand_stop, "stop_torch": run.torch_stop,
            "max_rel_param_diff": run.max_divergence,
@@ -171,7 +182,7 @@ def summarize(spec: Spec, hand, twin, data, run) -> dict:
     return out
 
 
-def _output(model, X) -> np.ndarray:
+def _output(model, X):
     if hasattr(model, "params"):
         return model.predict(X)
     import torch

@@ -1,5 +1,5 @@
 """Issue 6's bad-input corpus, section 10: the CLI exits 2 with the message on one line of
-stderr and no traceback (sections 1-9 are in test_bad_input.py)."""
+stderr and no traceback (the other sections are the tests/*/test_bad_input_*.py files)."""
 
 import pytest
 import torch

@@ -7,6 +7,10 @@ import pytest
 
 import handmade
 from compare import bench, cli
+from compare.cli import bench as bench_cli
+
+TUNED = bench_cli.MALLOC_TUNING
+GLIBC = pytest.mark.skipif(not bench_cli.is_glibc(), reason="malloc tuning is glibc's")
 
 
 def test_step_flops_counts_the_products_the_step_does():
@@ -39,7 +43,53 @@ def test_bench_cli_writes_records_with_the_required_fields(tmp_path, capsys):
                 "gemm_frac"} <= set(r)
         assert r["ratio"] == pytest.approx(r["handmade_s"] / r["torch_s"])
     assert plot.stat().st_size > 0
-    assert "ratio" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ratio" in out
+    if bench_cli.is_glibc() and not bench_cli.malloc_tuned():
+        # measured in a child started with the variables; its output came through
+        assert "glibc malloc tuning: on" in out
+
+
+def test_no_malloc_tuning_measures_here_with_glibc_defaults(monkeypatch, capsys):
+    for key in TUNED:
+        monkeypatch.delenv(key, raising=False)
+    assert cli.main(["bench", "--quick", "--threads", "1", "--cases", "3-2-1:2",
+                     "--no-malloc-tuning"]) == 0
+    assert "glibc malloc tuning: off" in capsys.readouterr().out
+
+
+@GLIBC
+@pytest.mark.parametrize("tuned, environ, expected", [
+    (True, {"A": "1"}, {"A": "1", **TUNED}),
+    (True, {"MALLOC_MMAP_THRESHOLD_": "5"}, {**TUNED, "MALLOC_MMAP_THRESHOLD_": "5"}),
+    (True, {**TUNED, "MALLOC_TRIM_THRESHOLD_": "7"}, None),  # the user's values stay
+    (False, {"A": "1"}, None),
+    (False, {"A": "1", "MALLOC_TRIM_THRESHOLD_": "7"}, {"A": "1"}),
+], ids=["add", "complete", "already-tuned", "already-default", "remove"])
+def test_malloc_environ(tuned, environ, expected):
+    assert bench_cli.malloc_environ(tuned, environ) == expected
+
+
+def test_malloc_tuning_values_are_those_mallopt_set():
+    assert TUNED == {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+                     "MALLOC_TRIM_THRESHOLD_": str(2**30)}
+
+
+@pytest.mark.parametrize("argv", [
+    ["bench"],
+    ["bench", "--threads", "1", "--repeats", "2", "--block", "0.1", "--json", "a b.json",
+     "--plot", "p.png", "--cases", "3-2-1:2", "--quick", "--no-malloc-tuning"],
+], ids=["defaults", "every-option"])
+def test_the_child_command_line_parses_back_to_the_same_options(argv):
+    parser = cli.build_parser()
+    args = parser.parse_args(argv)
+    again = parser.parse_args(bench_cli.bench_argv(args))
+    assert vars(again) == vars(args)
+
+
+def test_bad_threads_are_a_usage_error_before_any_child(capsys):
+    assert cli.main(["bench", "--threads", "two"]) == 2
+    assert "handgrad bench: error: invalid literal" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, options", [
@@ -59,7 +109,7 @@ def test_float32_model_never_computes_in_float64(name, options):
     arrays = {**{f"param {k}": v for k, v in model.params.items()},
               **{f"grad {k}": v for k, v in grads.items()},
               **{f"delta {i}": d for i, d in enumerate(model.deltas)},
-              **{f"state {k}": v for attr in ("buffers", "m", "v", "_scaled")
+              **{f"state {k}": v for attr in ("buffers", "m", "v")
                  for k, v in getattr(opt, attr, {}).items()},
               "output": model.forward(X)}
     assert {k: v.dtype for k, v in arrays.items()} == {k: np.dtype(np.float32) for k in arrays}

@@ -44,7 +44,7 @@ def test_verify_fails_with_exit_1_on_a_wrong_gradient(monkeypatch, capsys):
 
     bad = matrix.Config("bad-mse", lambda dt: NoFactorTwo([3, 4, 2], ["tanh", "identity"],
                                                           "mse", dtype=dt), "mse")
-    monkeypatch.setattr(cli, "default_configs", lambda: [bad])
+    monkeypatch.setattr(matrix, "default_configs", lambda: [bad])
     assert cli.main(["verify", "--device", "cpu", "--dtype", "float64"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "layers.0.weight" in out and "0 passed, 1 failed" in out

@@ -3,7 +3,8 @@
 import pytest
 
 import handmade
-from handmade.count import count_parameters, format_count
+from compare.cli.count import format_count
+from compare.teach.count import count_parameters
 
 
 def test_seed004_count():
