@@ -47,6 +47,8 @@ import numpy as np
 from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
+from compare.teach import seeds
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -150,32 +152,28 @@ def _assemble(name, task, tiny, seed, standardize, X, y, feature_names, descript
 @_register("seed000", "binary", tiny=True)
 def _seed000(seed):
     """seed 000's two samples; its X [[1,2],[3,4],[5,6]] is (features, samples), so transpose."""
-    X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]).T  # (2, 3)
-    return X, [0.0, 1.0], ("x1", "x2", "x3")
+    X = np.array(seeds.SEED000_X_TEXTBOOK).T  # (3, 2) -> (2, 3)
+    return X, seeds.SEED000_Y, ("x1", "x2", "x3")
 
 
 @_register("seed003", "regression", tiny=True)
 def _seed003(seed):
     """seed 003's single sample [1, 2, 3] with target 1.0, for its 3-2-1 sigmoid network."""
-    return [[1.0, 2.0, 3.0]], [[1.0]], ("x1", "x2", "x3")
-
-
-_XOR_X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
-_XOR_Y = [0.0, 1.0, 1.0, 0.0]
+    return [seeds.SEED003_INPUT], [[seeds.SEED003_TARGET]], ("x1", "x2", "x3")
 
 
 @_register("xor", "binary", tiny=True)
 def _xor(seed):
     """The four corners of {0,1}^2 labelled x1 XOR x2; not linearly separable."""
-    return _XOR_X, _XOR_Y, ("x1", "x2")
+    return seeds.XOR_X, seeds.XOR_Y, ("x1", "x2")
 
 
 @_register("xor3", "binary", tiny=True)
 def _xor3(seed):
     """XOR with a third feature x3 = x1*x2; bias -0.5, w = [1, 1, -2] separates it (seed 004)."""
-    X = np.array(_XOR_X)
+    X = np.array(seeds.XOR_X)
     X = np.column_stack([X, X[:, 0] * X[:, 1]])  # (4, 3)
-    return X, _XOR_Y, ("x1", "x2", "x1*x2")
+    return X, seeds.XOR_Y, ("x1", "x2", "x1*x2")
 
 
 @_register("cats_dogs", "binary")

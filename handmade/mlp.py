@@ -11,6 +11,9 @@ and the backward pass walks back with the deltas ``delta_l = dL/dZ_l``::
     delta_l = f_l'(Z_l) * (delta_{l+1} @ W_{l+1})       hidden layers
     dW_l = delta_l.T @ A_{l-1},   db_l = sum_i delta_l[i]
 
+After a call, ``intermediates`` shows what it computed, layer by layer: ``Z_l``, ``A_l``
+and ``delta_l`` (a ``LayerIntermediates`` record each).
+
 Parameters live in ``params``, keyed and shaped exactly like the torch twin's
 ``state_dict()``: ``layers.{l}.weight`` ``(out_l, in_l)`` and ``layers.{l}.bias``
 ``(out_l,)``. The model's dtype is the dtype of its parameters; inputs are cast to it, so
@@ -19,10 +22,11 @@ a float32 model computes in float32 end to end.
 
 from __future__ import annotations
 
-import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
+from bookkeeping.checks import check_sizes
 from bookkeeping.errors import NonFiniteParameterError
 from handmade.activations import get_activation
 from handmade.dense import dense_backward, dense_forward, init_dense
@@ -50,6 +54,22 @@ def check_dtype(dtype) -> np.dtype:
     return dt
 
 
+@dataclass(frozen=True)
+class LayerIntermediates:
+    """What layer ``l`` computed in the model's last call, each array ``(m, ·)``.
+
+    ``A_prev`` is the layer's input ``A_{l-1}`` (m, in_l) (``X`` for layer 0), ``Z`` the
+    pre-activation ``Z_l = A_prev @ W_l.T + b_l`` (m, out_l), ``A`` the activation
+    ``f_l(Z_l)`` (m, out_l), and ``delta`` is ``dL/dZ_l`` (m, out_l) from the backward
+    pass of that same call, or None when the call was a forward pass only.
+    """
+
+    A_prev: Array
+    Z: Array
+    A: Array
+    delta: Array | None
+
+
 class MLP:
     """``MLP(sizes, activations, loss, *, seed=0, dtype=numpy.float64, reduction="mean")``.
 
@@ -68,7 +88,7 @@ class MLP:
 
     def __init__(self, sizes, activations, loss, *, seed=0, dtype=np.float64,
                  reduction="mean"):
-        self.sizes = _check_sizes(sizes)
+        self.sizes = check_sizes(sizes)
         if isinstance(activations, str) or len(activations) != len(self.sizes) - 1:
             raise ValueError(f"activations must be a list of {len(self.sizes) - 1} names "
                              f"(one per layer), got {activations!r}")
@@ -87,8 +107,10 @@ class MLP:
             self.params[weight_key(layer)] = W
             self.params[bias_key(layer)] = b
         self.deltas: list[Array] = []
-        self._caches: list = []
+        self._caches: list = []  # per layer (dense cache (A_prev, W), Z, A) of the last forward
+        self._deltas_follow_forward = False  # whether deltas came from that forward's backward
         self.reuse_grads = True  # write gradients into arrays kept between calls
+        self._grad_arrays = self.new_grad_arrays()
 
     @property
     def n_layers(self) -> int:
@@ -136,6 +158,7 @@ class MLP:
         """The output ``A_L`` (m, n_out); keeps each layer's cache for ``backward``."""
         A = self._as_input(X)
         self._caches = []
+        self._deltas_follow_forward = False
         for layer, name in enumerate(self.activations):
             W, b = self.params[weight_key(layer)], self.params[bias_key(layer)]
             Z, dense_cache = dense_forward(A, W, b)  # (m, out_l)
@@ -147,7 +170,22 @@ class MLP:
     def preactivations(self, X) -> list[Array]:
         """``[Z_0, ..., Z_L]`` for ``X``: where the kinks of relu-like activations lie."""
         self.forward(X)
-        return [Z for _, Z, _ in self._caches]
+        return [layer.Z for layer in self.intermediates]
+
+    @property
+    def intermediates(self) -> list[LayerIntermediates]:
+        """Per layer, input to output, what the last ``forward`` or ``loss_and_grads`` computed.
+
+        Each entry is a ``LayerIntermediates`` with ``A_prev`` (m, in_l), ``Z`` and ``A``
+        (m, out_l), and ``delta = dL/dZ_l`` (m, out_l), None after a forward pass alone.
+        The arrays are the model's own; the next call makes new ones. RuntimeError before
+        any call.
+        """
+        if not self._caches:
+            raise RuntimeError("no intermediates yet: call forward(X) or loss_and_grads(X, y)")
+        deltas = self.deltas if self._deltas_follow_forward else [None] * len(self._caches)
+        return [LayerIntermediates(A_prev, Z, A, delta)
+                for ((A_prev, _), Z, A), delta in zip(self._caches, deltas)]
 
     def loss_value(self, X, y) -> float:
         """The loss alone (no backward): what finite differences evaluate."""
@@ -164,6 +202,7 @@ class MLP:
             self.deltas[layer] = dZ  # (m, out_l)
             dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(
                 dZ, dense_cache, need_dX=layer > 0, out=buffers[layer])
+        self._deltas_follow_forward = True
         return {k: grads[k] for k in self.params}  # same key order as params
 
     def activation_backward(self, layer: int, dA: Array, Z: Array, A: Array) -> Array:
@@ -174,21 +213,28 @@ class MLP:
         """
         return get_activation(self.activations[layer]).backward(dA, Z, A)
 
+    def new_grad_arrays(self) -> list[tuple[Array, Array]]:
+        """Per layer, a new ``(dW_l, db_l)`` pair shaped and typed like ``W_l`` and ``b_l``."""
+        return [(np.empty_like(self.params[weight_key(layer)]),
+                 np.empty_like(self.params[bias_key(layer)]))
+                for layer in range(self.n_layers)]
+
     def _grad_buffers(self) -> list[tuple[Array, Array] | None]:
         """Per layer, the arrays the gradients are written into (kept between steps).
 
         Like torch's ``.grad``, the arrays returned by ``loss_and_grads`` are overwritten by
-        the next call; copy them to keep them. ``reuse_grads = False`` turns this off.
+        the next call; copy them to keep them. ``reuse_grads = False`` turns this off (new
+        arrays each call). Parameters replaced by arrays of another dtype or shape (a
+        float64 copy of a float32 model) get new kept arrays, from ``new_grad_arrays``.
         """
         if not self.reuse_grads:
             return [None] * self.n_layers
-        bufs = getattr(self, "_grad_bufs", None)
-        if bufs is None or any(buf[0].dtype != self.dtype for buf in bufs):
-            bufs = self._grad_bufs = [
-                (np.empty_like(self.params[weight_key(layer)]),
-                 np.empty_like(self.params[bias_key(layer)]))
-                for layer in range(self.n_layers)]
-        return bufs
+        for layer, (dW, db) in enumerate(self._grad_arrays):
+            W, b = self.params[weight_key(layer)], self.params[bias_key(layer)]
+            if (dW.dtype, dW.shape, db.dtype, db.shape) != (W.dtype, W.shape, b.dtype, b.shape):
+                self._grad_arrays = self.new_grad_arrays()
+                break
+        return self._grad_arrays
 
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, Array]]:
         """``(loss, grads)``: grads keyed and shaped like ``params``; ``deltas`` kept.
@@ -209,7 +255,6 @@ class MLP:
                 f"loss={self.loss!r}, dtype={self.dtype.name})")
 
 
-
 def check_finite_params(params: dict, what: str = "parameter") -> None:
     """ValueError naming the first entry of ``params`` that holds NaN/Inf."""
     for key, p in params.items():
@@ -218,12 +263,3 @@ def check_finite_params(params: dict, what: str = "parameter") -> None:
             raise NonFiniteParameterError(f"{what} {key} holds {bad} NaN/Inf value(s); "
                                           "expected finite numbers")
 
-
-def _check_sizes(sizes) -> list[int]:
-    """``sizes`` as a list of ints: at least two, each a positive integer (not a bool)."""
-    items = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else []
-    if len(items) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
-                             or s < 1 for s in items):
-        raise ValueError(f"sizes must be [n_in, ..., n_out]: at least two positive integers, "
-                         f"got {sizes!r}")
-    return [int(s) for s in items]

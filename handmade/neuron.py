@@ -12,7 +12,8 @@ No chain machinery here: every gradient is the formula a derivation ends with. W
 
 (for ``reduction="sum"`` drop the 1/m). Parameters use the torch twin's keys
 ``layers.0.weight`` and ``layers.0.bias``, so ``compare.check_gradients`` checks them
-against ``torch_ref.TorchNeuron`` like any MLP. ``deltas[0]`` is ``dZ``.
+against ``torch_ref.TorchNeuron`` like any MLP. ``deltas[0]`` is ``dZ``, and
+``intermediates`` shows ``Z``, ``A`` and ``dZ`` of the last call, as for an MLP.
 
 The logistic neuron's ``(A - Y)/m`` is the exact derivative. torch's ``BCELoss`` backward
 divides by ``max(p (1 - p), 1e-12)``, so once the sigmoid saturates (|z| > ~27 in float64)
@@ -58,7 +59,9 @@ class _Neuron(MLP):
         Y = prepare_labels(loss, A, y)  # (m, 1)
         m = X.shape[0] if self.reduction == "mean" else 1
         dZ = self._dz(Z, A, Y) / m  # (m, 1)
+        self._caches = [((X, self.params["layers.0.weight"]), Z, A)]  # for intermediates
         self.deltas = [dZ]
+        self._deltas_follow_forward = True
         grads = {"layers.0.weight": dZ.T @ X,  # (1, n)
                  "layers.0.bias": dZ.sum(axis=0)}  # (1,)
         return loss.value(A, Y, self.reduction), grads

@@ -88,7 +88,6 @@ class SGD:
         self.params, self.lr, self.momentum = params, lr, momentum
         self.dampening, self.nesterov, self.weight_decay = dampening, nesterov, weight_decay
         self.buffers: Params = {}  # momentum buffers b
-        self._scaled: Params = {}  # lr * g, written into arrays kept between steps
 
     def step(self, grads: Params) -> None:
         """One update of every parameter, in place."""
@@ -106,11 +105,7 @@ class SGD:
                     b += (1.0 - self.dampening) * g
                 b = self.buffers[key]
                 g = g + self.momentum * b if self.nesterov else b
-            scaled = self._scaled.get(key)
-            if scaled is None:
-                scaled = self._scaled[key] = np.empty_like(theta)
-            np.multiply(g, self.lr, out=scaled)  # lr * g without a new array each step
-            theta -= scaled  # θ = θ - lr * g
+            theta -= self.lr * g  # θ = θ - lr * g
 
 
 class Adam:

@@ -15,11 +15,7 @@ import numpy as np
 
 import handmade
 from compare.datasets import load
-
-SEED003_W1 = [[-0.41451339, -1.77081177, -1.15804613], [-1.78363994, -1.89654933, -0.46369448]]
-SEED003_W2 = [[-0.43875046, 0.81212614]]
-SEED003_B1, SEED003_B2 = [0.3, 0.6], [0.2]  # seed 003 does not print its random biases
-SEED003_LR = 0.1
+from compare.teach import seeds
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class Seed000MeanDW(handmade.LogisticNeuron):
 
     def loss_and_grads(self, X, y):
         loss, grads = super().loss_and_grads(X, y)
-        A = self.forward(X).T  # (1, m)
+        A = self.intermediates[0].A.T  # (1, m)
         Y = np.asarray(y, dtype=float).reshape(A.shape)
         grads["layers.0.weight"] = np.mean(np.asarray(X, dtype=float).T * (A - Y))  # scalar
         return loss, grads
@@ -56,15 +52,17 @@ class Seed003NoSigmoidFactor(handmade.MLP):
 class Seed003UpdateOrder(handmade.MLP):
     """The output weights are updated before the hidden delta reads them."""
 
-    lr = SEED003_LR
+    lr = seeds.SEED003_LR
 
     def loss_and_grads(self, X, y):
         loss, grads = super().loss_and_grads(X, y)
         W2 = self.params["layers.1.weight"] - self.lr * grads["layers.1.weight"]  # too early
-        (X0, _), _, A0 = self._caches[0]
+        hidden = self.intermediates[0]  # its input X, and its output A_0 = o_j
+        A0 = hidden.A
         delta0 = (self.deltas[1] @ W2) * A0 * (1.0 - A0)  # reads the updated weights
         self.deltas[0] = delta0
-        grads["layers.0.weight"], grads["layers.0.bias"] = delta0.T @ X0, delta0.sum(axis=0)
+        grads["layers.0.weight"] = delta0.T @ hidden.A_prev
+        grads["layers.0.bias"] = delta0.sum(axis=0)
         return loss, grads
 
 
@@ -111,14 +109,17 @@ def _seed000():
     return Seed000MeanDW(3), data.X_train, data.y_train
 
 
+def seed003_model(cls=handmade.MLP):
+    """``(model, X, y)``: seed 003's 3-2-1 sigmoid net with its printed weights, its sample."""
+    model = cls([3, 2, 1], ["sigmoid", "sigmoid"], "half_mse")
+    for key, value in seeds.SEED003_PARAMS.items():
+        model.params[key][...] = value
+    return model, np.array([seeds.SEED003_INPUT]), np.array([seeds.SEED003_TARGET])
+
+
 def _seed003(cls):
     def build():
-        model = cls([3, 2, 1], ["sigmoid", "sigmoid"], "half_mse")
-        for key, value in zip(["layers.0.weight", "layers.0.bias", "layers.1.weight",
-                               "layers.1.bias"], [SEED003_W1, SEED003_B1, SEED003_W2,
-                                                  SEED003_B2]):
-            model.params[key][...] = value
-        return model, np.array([[1.0, 2.0, 3.0]]), np.array([1.0])
+        return seed003_model(cls)
     return build
 
 

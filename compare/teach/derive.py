@@ -13,6 +13,8 @@ Examples: ``seed003`` (inputs [1, 2, 3], target 1, a 3-2-1 sigmoid net, ½(t - y
 ``neuron`` (seed 000's logistic neuron on X = [[1, 2], [3, 4], [5, 6]]ᵀ, labels [0, 1]),
 ``xor`` (a 2-2-1 sigmoid net on the four XOR points, bce), ``softmax`` (a 2-3 layer on
 three samples of three classes, cross-entropy on logits, fused and through the Jacobian).
+Their data and weights come from ``compare.teach.seeds``; the handmade intermediates are
+read from ``MLP.intermediates``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import torch
 import handmade
 from compare.datasets import load
 from compare.spec import Spec
-from compare.teach.bugs import SEED003_B1, SEED003_B2, SEED003_LR, SEED003_W1, SEED003_W2
+from compare.teach import seeds
+from compare.teach.bugs import seed003_model
 from compare.transfer import hand_to_torch, to_numpy64
 from handmade.activations import get_activation, softmax
 from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
@@ -43,10 +46,7 @@ class Step:
 
 
 def _seed003():
-    model = handmade.MLP([3, 2, 1], ["sigmoid", "sigmoid"], "half_mse")
-    for key, value in zip(model.params, [SEED003_W1, SEED003_B1, SEED003_W2, SEED003_B2]):
-        model.params[key][...] = value
-    return model, np.array([[1.0, 2.0, 3.0]]), np.array([1.0]), SEED003_LR
+    return (*seed003_model(), seeds.SEED003_LR)
 
 
 def _neuron():
@@ -61,8 +61,8 @@ def _xor():
 
 
 def _softmax():
-    X = np.array([[1.0, -0.5], [0.2, 0.8], [-1.0, 0.3]])
-    return handmade.MLP([2, 3], ["identity"], "cross_entropy", seed=0), X, np.array([0, 1, 2]), 0.1
+    return (handmade.MLP([2, 3], ["identity"], "cross_entropy", seed=0),
+            np.array(seeds.SOFTMAX_X), np.array(seeds.SOFTMAX_Y), 0.1)
 
 
 EXAMPLES = {"seed003": _seed003, "neuron": _neuron, "xor": _xor, "softmax": _softmax}
@@ -77,27 +77,27 @@ def derive(name: str) -> tuple[str, list[Step]]:
     twin = spec.torch()
     hand_to_torch(hand, twin)
 
-    loss, grads = hand.loss_and_grads(X, y)  # keeps the deltas
-    hand.forward(X)  # the forward intermediates (Z, A) of every layer, into hand._caches
+    loss, grads = hand.loss_and_grads(X, y)
+    layers = hand.intermediates  # Z_l, A_l and delta_l of that call
     t_loss, t_grads = twin.loss_and_grads(X, y)  # keeps Z_l (retain_grad) and deltas
     steps = []
-    for layer, (_, Z, A) in enumerate(hand._caches):
+    for layer, record in enumerate(layers):
         Zt = twin.zs[layer].detach()
         prev = "X" if layer == 0 else f"A_{layer - 1}"
-        steps.append(Step(f"Z_{layer} = {prev} W_{layer}ᵀ + b_{layer}", Z, to_numpy64(Zt)))
+        steps.append(Step(f"Z_{layer} = {prev} W_{layer}ᵀ + b_{layer}", record.Z,
+                          to_numpy64(Zt)))
         act = spec.activations[layer]
-        steps.append(Step(f"A_{layer} = {act}(Z_{layer})", A,
+        steps.append(Step(f"A_{layer} = {act}(Z_{layer})", record.A,
                           to_numpy64(TORCH_ACTIVATIONS[act](Zt))))
     if spec.loss == "cross_entropy":
-        Z = hand._caches[-1][1]
-        steps.append(Step("p = softmax(Z)", softmax(Z),
+        steps.append(Step("p = softmax(Z)", softmax(layers[-1].Z),
                           to_numpy64(torch.softmax(twin.zs[-1].detach(), -1))))
     steps.append(Step(f"L = {spec.loss}", np.array(loss), np.array(t_loss)))
-    for layer in reversed(range(len(spec.activations))):
-        steps.append(Step(f"δ_{layer} = dL/dZ_{layer}", hand.deltas[layer],
+    for layer in reversed(range(len(layers))):
+        steps.append(Step(f"δ_{layer} = dL/dZ_{layer}", layers[layer].delta,
                           to_numpy64(twin.deltas[layer])))
-        if spec.loss == "cross_entropy" and layer == len(spec.activations) - 1:
-            steps.append(_through_the_jacobian(hand, y, twin.deltas[layer]))
+        if spec.loss == "cross_entropy" and layer == len(layers) - 1:
+            steps.append(_through_the_jacobian(layers[layer].Z, y, twin.deltas[layer]))
         for kind, sym in (("weight", "dW"), ("bias", "db")):
             key = f"layers.{layer}.{kind}"
             steps.append(Step(f"{sym}_{layer} = dL/d{key}", grads[key], to_numpy64(t_grads[key])))
@@ -111,9 +111,8 @@ def derive(name: str) -> tuple[str, list[Step]]:
     return title, steps
 
 
-def _through_the_jacobian(hand, y, torch_delta) -> Step:
+def _through_the_jacobian(Z, y, torch_delta) -> Step:
     """The unfused path: softmax's Jacobian applied to d(-log p_y)/dp = -onehot / p."""
-    Z = hand._caches[-1][1]
     p = softmax(Z)
     dp = handmade.get_loss("nll").grad(p, y)  # (m, k): -1/(m p_y) on the true class
     delta = get_activation("softmax").backward(dp, Z, p)  # p * (dp - <dp, p>)

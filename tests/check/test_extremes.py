@@ -29,7 +29,6 @@ from compare.check.suite import default_configs, make_data
 from compare.check.tolerances import AUTOGRAD
 from compare.spec import Spec
 from compare.transfer import NUMPY_DTYPES, hand_to_torch, to_numpy64
-from tests.strict_numerics import strict_floating_point
 from torch_ref.functional import compute_loss
 
 TARGET = {"float64": 1e4, "float32": 80.0}
@@ -64,7 +63,7 @@ def ids(configs):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cfg", CONFIGS, ids=ids(CONFIGS))
-def test_matrix_with_huge_inputs_matches_autograd_silently(cfg, dtype):
+def test_matrix_with_huge_inputs_matches_autograd_silently(cfg, dtype, strict_floating_point):
     model = cfg.build(NUMPY_DTYPES[dtype])
     X, y = make_data(model, cfg.loss)
     X = scale_inputs(model, X, TARGET[dtype])
@@ -111,7 +110,7 @@ def saturation_allowance(model, X, ref_deltas, eps) -> dict[str, float]:
     """
     L = model.n_layers - 1
     m = X.shape[0]
-    inputs = [X] + [A for _, _, A in model._caches[:-1]]  # A_(l-1) for each layer l
+    inputs = [layer.A_prev for layer in model.intermediates]  # A_(l-1) for each layer l
     allowance, E = {}, 0.0
     for layer in range(L, -1, -1):
         if layer < L:
@@ -124,7 +123,7 @@ def saturation_allowance(model, X, ref_deltas, eps) -> dict[str, float]:
     return allowance
 
 
-def compare_saturated(model, X, y, dtype):
+def compare_saturated(model, X, y, dtype, strict_floating_point):
     """``{name: (error, bound)}`` for every gradient and delta of ``model`` vs its twin.
 
     The twin has the model's own dtype: in float32 the sigmoid rounds to exactly 1 from
@@ -152,17 +151,18 @@ def compare_saturated(model, X, y, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cfg", CONFIGS, ids=ids(CONFIGS))
-def test_every_layer_saturated_matches_autograd_within_the_saturation_bound(cfg, dtype):
+def test_every_layer_saturated_matches_autograd_within_the_saturation_bound(cfg, dtype,
+                                                                          strict_floating_point):
     model = cfg.build(NUMPY_DTYPES[dtype])
     X, y = make_data(model, cfg.loss)
     saturate_every_layer(model, X, TARGET[dtype])
     assert min(largest_z(model, X)) >= 0.9 * TARGET[dtype]
 
-    for name, (err, bound) in compare_saturated(model, X, y, dtype).items():
+    for name, (err, bound) in compare_saturated(model, X, y, dtype, strict_floating_point).items():
         assert err <= bound, (name, err, bound)
 
 
-def test_the_saturation_bound_still_catches_a_wrong_derivative():
+def test_the_saturation_bound_still_catches_a_wrong_derivative(strict_floating_point):
     """The allowance is a few eps of the upstream gradient, not a licence: tanh' written as
     1 - a (a plausible slip) is still caught in every layer of a saturated tanh net."""
 
@@ -178,7 +178,7 @@ def test_the_saturation_bound_still_catches_a_wrong_derivative():
     wrong.params = {k: v.copy() for k, v in model.params.items()}
     X, y = make_data(model, cfg.loss)
     saturate_every_layer(wrong, X, 1e3)
-    results = compare_saturated(wrong, X, y, "float64")
+    results = compare_saturated(wrong, X, y, "float64", strict_floating_point)
     caught = [name for name, (err, bound) in results.items() if err > bound]
     assert {"layers.0.weight", "layers.1.weight"} <= set(caught), results
 
@@ -205,7 +205,8 @@ LOSSES_ON_LOGITS = [n for n in handmade.LOSSES if n != "nll"]  # nll: section 4
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", LOSSES_ON_LOGITS)
-def test_every_loss_is_finite_and_torch_equal_at_huge_outputs(name, dtype, reduction):
+def test_every_loss_is_finite_and_torch_equal_at_huge_outputs(name, dtype, reduction,
+                                                              strict_floating_point):
     out, y = loss_inputs(name, TARGET[dtype], NUMPY_DTYPES[dtype])
     loss = handmade.get_loss(name)
     with strict_floating_point():
@@ -227,7 +228,8 @@ def test_every_loss_is_finite_and_torch_equal_at_huge_outputs(name, dtype, reduc
 # --- 4. nll where a probability underflows -----------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_nll_of_an_underflowed_probability_is_inf_on_both_twins_without_a_warning(dtype):
+def test_nll_of_an_underflowed_probability_is_inf_on_both_twins_without_a_warning(
+        dtype, strict_floating_point):
     z = np.array([[TARGET[dtype], -TARGET[dtype]], [0.0, 0.0]], dtype=NUMPY_DTYPES[dtype])
     p = handmade.get_activation("softmax").forward(z)
     y = np.array([1, 0])  # row 0's true class has p = exp(-2 target) = 0 exactly
@@ -248,7 +250,8 @@ def test_nll_of_an_underflowed_probability_is_inf_on_both_twins_without_a_warnin
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_logistic_neuron_closed_form_is_the_exact_derivative_at_huge_z(dtype, reduction):
+def test_logistic_neuron_closed_form_is_the_exact_derivative_at_huge_z(dtype, reduction,
+                                                                       strict_floating_point):
     neuron = handmade.LogisticNeuron(4, dtype=NUMPY_DTYPES[dtype], reduction=reduction)
     X, y = make_data(neuron, "bce")
     X = scale_inputs(neuron, X, TARGET[dtype]).astype(NUMPY_DTYPES[dtype])  # as the neuron
