@@ -2,7 +2,7 @@
 with autograd, and a perturbed gradient is always caught.
 
 Default: 150 examples per property (a few seconds). A longer run:
-``HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py`` (3 000 examples).
+``HYPOTHESIS_PROFILE=long python -m pytest tests/check/test_properties.py`` (3 000 examples).
 """
 
 import os

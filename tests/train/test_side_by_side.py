@@ -45,7 +45,7 @@ def test_float64_twins_agree_to_1e_9_after_1000_steps(name, opt, device):
     # the bound: 1e-9 relative. Both sides round differently at ~1e-16 per step;
     # over 1 000 steps of a contracting-to-mildly-expanding map that grows (measured worst
     # 4.8e-12: digits with Nesterov momentum), so 1e-9 catches any real difference in an
-    # update rule (tests/test_side_by_side.py::test_a_different_update_rule_...).
+    # update rule (tests/train/test_side_by_side.py::test_a_different_update_rule_...).
     assert run.max_divergence <= 1e-9
     losses = np.array([[r["hand_loss"], r["torch_loss"]] for r in run.trajectory])
     # losses that reach roundoff level (seed003 fits its one sample to ~1e-14) have no
