@@ -13,11 +13,11 @@ handmade model's.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
+from bookkeeping.checks import check_sizes
 from bookkeeping.errors import NonFiniteParameterError
 from torch_ref.device import resolve_device, resolve_dtype
 from torch_ref.functional import check_loss, compute_loss, get_activation
@@ -45,7 +45,7 @@ class TorchMLP(nn.Module):
     def __init__(self, sizes, activations, loss, *, dtype=torch.float64, device="cpu",
                  reduction="mean", seed=None):
         super().__init__()
-        self.sizes = _check_sizes(sizes)
+        self.sizes = check_sizes(sizes)
         if isinstance(activations, str) or len(activations) != len(self.sizes) - 1:
             raise ValueError(f"activations must be a list of {len(self.sizes) - 1} names "
                              f"(one per layer), got {activations!r}")
@@ -154,15 +154,6 @@ class TorchMLP(nn.Module):
         return value, grads
 
 
-
-def _check_sizes(sizes) -> list[int]:
-    """``sizes`` as a list of ints: at least two, each a positive integer (not a bool)."""
-    items = list(sizes) if isinstance(sizes, (list, tuple)) else []
-    if len(items) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
-                             or s < 1 for s in items):
-        raise ValueError(f"sizes must be [n_in, ..., n_out]: at least two positive integers, "
-                         f"got {sizes!r}")
-    return [int(s) for s in items]
 
 
 class TorchNeuron(TorchMLP):

@@ -82,7 +82,7 @@ AUTOGRAD = {
                "order; the verify matrix measures at worst 2.1e-15 normwise and 1.7e-13 "
                "elementwise, so 1e-10 and 1e-8 leave >= 1e4x headroom, while a 1e-6 relative "
                "change of any entry above 1e-8 of the largest moves the elementwise error "
-               "past 1e-8 (tests/test_gradcheck.py changes every entry in turn)"),
+               "past 1e-8 (tests/check/test_gradcheck.py changes every entry in turn)"),
     "float32": Tolerance(
         norm=1e-4, elem=1e-3, floor=1e-3, atol=1e-5,
         reason="float32 eps is 1.2e-7 and the reference is float64: sums over the batch and "

@@ -19,7 +19,7 @@ Both stop on the same criterion, the largest gradient entry::
 
 so at the two optima ``||theta_scipy - theta_torch|| <= (||g_1|| + ||g_2||) / lambda_min(H)``
 for a strongly convex loss with Hessian ``H``: parameter agreement is limited by the
-conditioning, the loss agreement by ``||g||^2 / lambda_min`` (see tests/test_lbfgs.py).
+conditioning, the loss agreement by ``||g||^2 / lambda_min`` (see tests/train/test_lbfgs.py).
 """
 
 from __future__ import annotations
