@@ -5,9 +5,9 @@ direction v as JAX's check_grads does for large models)::
 
     dL/dθ · e  ≈  (L(θ + h e) - L(θ - h e)) / (2 h)        error O(h²) + O(eps/h)
 
-The loss is evaluated on a float64 deep copy of the model, so a float32 model is checked
-against float64 differences. A step that crosses a kink (a relu-like pre-activation, or
-the perceptron loss's ``s z``, changing sign between θ - h e and θ + h e) gives a
+The arrays are perturbed in place and restored (a float32 model: a float64 copy of it, so
+it is checked against float64 differences). A step that crosses a kink (a relu-like
+pre-activation, or the perceptron loss's ``s z``, changing sign between θ - h e and θ + h e) gives a
 difference quotient that is not a derivative; such steps are counted as kinks and left
 out of the comparison instead of being reported as failures.
 """
@@ -80,42 +80,76 @@ def _unit_vectors(shape):
         flat[i] = 0.0
 
 
-def finite_differences(model, X, y, grads: dict, *, method="auto", step=FD_STEP,
-                       n_directions=N_DIRECTIONS, seed=0) -> dict[str, FDResult]:
-    """Finite-difference check of ``grads`` (keyed like ``model.params``) in float64.
+def _random_directions(shape, n: int, rng) -> np.ndarray:
+    """``n`` random unit arrays of ``shape`` (Frobenius norm 1), stacked: ``(n, *shape)``."""
+    dirs = rng.standard_normal((n, *shape))
+    dirs /= np.linalg.norm(dirs.reshape(n, -1), axis=1).reshape((-1,) + (1,) * len(shape))
+    return dirs
 
-    ``method``: ``"coords"`` (every coordinate), ``"directions"`` (``n_directions`` random
-    unit directions per tensor), or ``"auto"`` (coords up to ``MAX_COORDS`` parameters).
-    """
-    clone = float64_copy(model)
-    X = np.asarray(X, dtype=np.float64)
-    n_params = sum(p.size for p in clone.params.values())
+
+def choose_method(method: str, n_values: int) -> str:
+    """``"coords"`` or ``"directions"``; ``"auto"`` takes coords up to ``MAX_COORDS`` values."""
     if method == "auto":
-        method = "coords" if n_params <= MAX_COORDS else "directions"
+        return "coords" if n_values <= MAX_COORDS else "directions"
     if method not in ("coords", "directions"):
-        raise ValueError(f"method must be 'auto', 'coords' or 'directions', got {method!r}")
+        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {method!r}")
+    return method
+
+
+def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, method="auto", step=FD_STEP,
+                     n_directions=N_DIRECTIONS, seed=0, signature=None) -> dict[str, FDResult]:
+    """Central differences of ``loss_fn()`` while each array of ``arrays`` is perturbed in place.
+
+    ``arrays[k]`` is written in place (``θ ± h e``) and restored bit for bit after each key,
+    so code that reads those very arrays (or views of them) sees the perturbation.
+    ``grads[k]`` (same shape) predicts the change: ``Σ g · (θ₊ − θ₋)`` against
+    ``L(θ₊) − L(θ₋)``, both divided by ``2h``; the perturbation actually stored is used,
+    so rounding of ``θ ± h e`` in the array's dtype does not count as an error.
+    ``signature()``, when given, says which side of every kink the point sits on; steps
+    whose two ends differ are left out and counted.
+    """
+    method = choose_method(method, sum(np.size(a) for a in arrays.values()))
     rng = np.random.default_rng(seed)
     results = {}
-    for key, theta in clone.params.items():
-        if method == "coords":
-            dirs = _unit_vectors(theta.shape)  # one coordinate at a time, no n x n matrix
-        else:
-            dirs = rng.standard_normal((n_directions, *theta.shape))
-            dirs /= np.linalg.norm(dirs.reshape(n_directions, -1), axis=1).reshape(
-                (-1,) + (1,) * theta.ndim)
+    for key, theta in arrays.items():
+        dirs = (_unit_vectors(theta.shape) if method == "coords"
+                else _random_directions(theta.shape, n_directions, rng))
         g = np.asarray(grads[key], dtype=np.float64)
         fd, predicted, kinks = [], [], 0
         base = theta.copy()
-        for e in dirs:
-            theta[...] = base + step * e
-            plus, sig_plus = loss_of(clone, X, y), kink_signature(clone, X, y)
-            theta[...] = base - step * e
-            minus, sig_minus = loss_of(clone, X, y), kink_signature(clone, X, y)
-            if sig_plus is not None and not np.array_equal(sig_plus, sig_minus):
-                kinks += 1
-                continue
-            fd.append((plus - minus) / (2.0 * step))
-            predicted.append(float(np.sum(g * e)))
-        theta[...] = base
+        try:
+            for e in dirs:
+                theta[...] = base + step * e
+                plus, sig_plus = float(loss_fn()), signature() if signature else None
+                moved = np.asarray(theta, np.float64).copy()
+                theta[...] = base - step * e
+                minus, sig_minus = float(loss_fn()), signature() if signature else None
+                moved -= np.asarray(theta, np.float64)  # θ₊ − θ₋ as stored: ~2 h e
+                if sig_plus is not None and not np.array_equal(sig_plus, sig_minus):
+                    kinks += 1
+                    continue
+                fd.append((plus - minus) / (2.0 * step))
+                predicted.append(float(np.sum(g * moved)) / (2.0 * step))
+        finally:
+            theta[...] = base
         results[key] = FDResult(method, np.array(fd), np.array(predicted), kinks)
     return results
+
+
+def finite_differences(model, X, y, grads: dict, *, method="auto", step=FD_STEP,
+                       n_directions=N_DIRECTIONS, seed=0) -> dict[str, FDResult]:
+    """Finite-difference check of a model's ``grads`` (keyed like ``model.params``), float64.
+
+    A float64 model is perturbed in place (so adapters whose loss reads views of
+    ``params`` see the perturbation); a float32 one through a float64 deep copy, so that it
+    is checked against float64 differences. ``method``: ``"coords"`` (every coordinate),
+    ``"directions"`` (``n_directions`` random unit directions per tensor), or ``"auto"``
+    (coords up to ``MAX_COORDS`` parameters).
+    """
+    in_place = all(np.asarray(p).dtype == np.float64 and isinstance(p, np.ndarray)
+                   for p in model.params.values())
+    target = model if in_place else float64_copy(model)
+    X = np.asarray(X, dtype=np.float64)
+    return perturb_in_place(lambda: loss_of(target, X, y), target.params, grads,
+                            method=method, step=step, n_directions=n_directions, seed=seed,
+                            signature=lambda: kink_signature(target, X, y))

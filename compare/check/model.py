@@ -1,0 +1,139 @@
+"""``check_model``: a whole model in the user's own names and layouts, against torch and FD.
+
+    params                 dict name -> ndarray, any names, any layout (W as (in, out) is fine)
+    loss_and_grads(X, y)   -> (loss, grads) with grads keyed like params, or
+                           -> (loss, grads, {"h1": dL/dh1, ...}) to localize a mistake
+    torch_loss(params_t, X_t, y_t)
+                           -> loss (a scalar tensor), or (loss, {"h1": h1, ...}); optional
+
+Finite differences perturb the arrays of ``params`` in place (``θ ± h e``) and restore
+them bit for bit, so any object whose loss reads that dict works, views included. The
+torch function gets float64 leaf tensors under the same names and layouts; the reference
+gradients of its named intermediates come from ``torch.autograd.grad``, and the report's
+``first_bad`` names the first one that disagrees walking back from the loss (the reverse
+of the order ``torch_loss`` returns them in).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from compare.check.core import Side, judge
+from compare.check.finite_diff import FD_STEP, perturb_in_place
+from compare.check.report import GradReport
+from compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
+from compare.check.validate import (
+    check_float_arrays,
+    check_grad_shapes,
+    check_names,
+    check_unchanged,
+    snapshot,
+)
+
+FD_STEP_FLOAT32 = 5e-3  # float32's optimal central-difference step, eps^(1/3) ~ 4.9e-3
+
+
+def _unpack(result, what: str):
+    """``(loss, grads)`` or ``(loss, grads, intermediates)`` -> the three (``{}`` if none)."""
+    if not isinstance(result, tuple) or len(result) not in (2, 3):
+        raise TypeError(f"{what} must return (loss, grads) or (loss, grads, intermediates), "
+                        f"got {type(result).__name__}"
+                        + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
+    loss, grads, *rest = result
+    inter = rest[0] if rest else {}
+    if not isinstance(grads, dict) or not isinstance(inter, dict):
+        raise TypeError(f"{what}'s grads and intermediates must be dicts keyed by name, got "
+                        f"{type(grads).__name__} and {type(inter).__name__}")
+    if np.size(loss) != 1:
+        raise ValueError(f"{what}'s loss must be a scalar, got shape {np.shape(loss)}")
+    return float(np.ravel(loss)[0]), grads, inter
+
+
+def _dtype_of(params: dict) -> str:
+    return "float32" if any(p.dtype == np.float32 for p in params.values()) else "float64"
+
+
+def _torch_reference(torch_loss, params, X, y, dev) -> tuple[Side, list[str]]:
+    params_t = {k: to_tensor(v, dev, requires_grad=True) for k, v in params.items()}
+    out = torch_loss(params_t, to_tensor(X, dev), to_tensor(y, dev))
+    loss_t, inter_t = out if isinstance(out, tuple) and len(out) == 2 else (out, {})
+    if not isinstance(loss_t, torch.Tensor) or loss_t.numel() != 1:
+        shape = tuple(loss_t.shape) if isinstance(loss_t, torch.Tensor) else type(loss_t).__name__
+        raise ValueError(f"torch_loss must return a scalar tensor (the loss) or (loss, dict "
+                         f"of intermediates), got {shape}")
+    if not isinstance(inter_t, dict) or not all(isinstance(v, torch.Tensor)
+                                                for v in inter_t.values()):
+        raise TypeError("torch_loss's intermediates must be a dict name -> tensor")
+    wrt = {**{("p", k): v for k, v in params_t.items()},
+           **{("i", k): v for k, v in inter_t.items()}}
+    grads = grads_of(loss_t.reshape(()), None, wrt)
+    side = Side(to_numpy(loss_t).item(), {k: grads[("p", k)] for k in params_t},
+                {k: grads[("i", k)] for k in inter_t})
+    return side, list(reversed(list(inter_t)))
+
+
+def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="auto",
+                device="cpu") -> GradReport:
+    """Check ``loss_and_grads``'s gradients against torch autograd and finite differences.
+
+    Args:
+        params: the user's dict name -> float ndarray, read by ``loss_and_grads``.
+        loss_and_grads: ``(X, y) -> (loss, grads[, intermediates])`` (CS231n's ``net.loss``).
+        X, y: the batch, passed through unchanged (to torch as float64 / int64 tensors).
+        torch_loss: ``(params_t, X_t, y_t) -> loss`` or ``(loss, intermediates)``; None for
+            finite differences alone.
+        seed: seeds the random directions of the finite differences.
+        fd: ``"auto"``, ``"coords"``, ``"directions"`` or None (no finite differences).
+        device: where ``torch_loss`` runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
+
+    Returns:
+        a ``GradReport``: one entry per parameter (kind ``"param"``), the loss, and one per
+        intermediate walking back from the loss (``report.first_bad`` names the first bad).
+    """
+    check_float_arrays(params, "params")
+    if fd not in (None, "auto", "coords", "directions"):
+        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
+    if torch_loss is None and fd is None:
+        raise ValueError("nothing to compare with: give torch_loss, or leave fd on")
+    dev = device_of(device)
+    before, data_before = snapshot(params), snapshot({"X": X, "y": y})
+    loss, grads, inter = _unpack(loss_and_grads(X, y), "loss_and_grads")
+    check_unchanged(before, params, "params", "loss_and_grads")
+    check_unchanged(data_before, {"X": X, "y": y}, "the data", "loss_and_grads")
+    check_names(grads, list(params), "loss_and_grads's grads", "params")
+    check_grad_shapes(grads, params, "loss_and_grads", "param")
+    hand = Side(loss, {k: np.array(grads[k], copy=True) for k in params},
+                {k: np.array(v, copy=True) for k, v in inter.items()})
+
+    ref, walk_back = None, None
+    if torch_loss is not None:
+        ref, walk_back = _torch_reference(torch_loss, params, X, y, dev)
+        if inter or ref.intermediates:
+            check_names(inter, list(ref.intermediates), "loss_and_grads's intermediates",
+                        "torch_loss's intermediates")
+            check_grad_shapes(inter, ref.intermediates, "loss_and_grads", "intermediate")
+    fd_results = None
+    if fd is not None:
+        step = FD_STEP_FLOAT32 if _dtype_of(params) == "float32" else FD_STEP
+        fd_results = perturb_in_place(
+            lambda: _unpack(loss_and_grads(X, y), "loss_and_grads")[0], params, hand.grads,
+            method=fd, step=step, seed=seed)
+    method = next(iter(fd_results.values())).method if fd_results else None
+    report = judge(hand, ref, fd_results, dtype=_dtype_of(params),
+                   device=str(dev) if ref is not None else "cpu", kind="param",
+                   walk_back=walk_back, fd_method=method)
+    if fd_results and not any(np.any(r.fd) for r in fd_results.values()):
+        report.notes.append("the loss did not change when params were perturbed: does "
+                            "loss_and_grads read the very arrays of params (not copies)?")
+    if inter and ref is None:
+        report.notes.append(f"intermediates {list(inter)} not compared: they need torch_loss")
+    return report
+
+
+def assert_model_match(params, loss_and_grads, X, y, torch_loss=None, **kwargs) -> GradReport:
+    """``check_model`` for a pytest: raises AssertionError with the report table."""
+    report = check_model(params, loss_and_grads, X, y, torch_loss, **kwargs)
+    if not report.ok:
+        raise AssertionError("\n" + str(report))
+    return report

@@ -1,0 +1,60 @@
+"""handgrad's pytest plugin (entry point ``pytest11``, active wherever handgrad is installed).
+
+* ``handgrad_rng``: a ``numpy.random.Generator`` for the test, seeded from the test's id
+  (so every run draws the same numbers) or from ``--handgrad-seed N``;
+* ``handgrad_seed``: that seed, as an int;
+* on failure, the report names the seed and the command-line option that replays it.
+
+The ``assert_...`` functions of ``compare`` raise ``AssertionError`` whose message is the
+report table, so a failing check reads as the table in pytest's output. This module
+imports NumPy and pytest only: it loads with every pytest run in the environment.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+SEED_KEY = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("handgrad")
+    group.addoption("--handgrad-seed", type=int, default=None, metavar="N",
+                    help="seed every handgrad_rng with N (default: a seed derived from each "
+                         "test's id, printed when the test fails)")
+
+
+def _seed_for(config, nodeid: str) -> int:
+    given = config.getoption("--handgrad-seed")
+    if given is not None:
+        if given < 0:
+            raise pytest.UsageError(f"--handgrad-seed must be >= 0, got {given}")
+        return given
+    return zlib.crc32(nodeid.encode())  # stable across runs and machines
+
+
+@pytest.fixture
+def handgrad_seed(request) -> int:
+    """The seed of this test's ``handgrad_rng``."""
+    seed = _seed_for(request.config, request.node.nodeid)
+    request.node.stash[SEED_KEY] = seed
+    return seed
+
+
+@pytest.fixture
+def handgrad_rng(handgrad_seed) -> np.random.Generator:
+    """A seeded ``numpy.random.Generator``; its seed is printed if the test fails."""
+    return np.random.default_rng(handgrad_seed)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    seed = item.stash.get(SEED_KEY, None)
+    if report.failed and seed is not None:
+        report.sections.append(("handgrad", f"handgrad_rng seed {seed}: replay with "
+                                            f"pytest '{item.nodeid}' --handgrad-seed {seed}"))

@@ -1,0 +1,117 @@
+"""What the judge found: one ``Entry`` per compared quantity, gathered in a ``GradReport``.
+
+An entry is a parameter's gradient (``kind="param"``), a layer input's gradient
+(``"input"``), a layer delta ``dL/dZ_l`` (``"delta"``), a named intermediate's gradient
+(``"intermediate"``), or a value (``"loss"``, ``"output"``). Each carries the errors against
+each reference it was compared with (normwise and max elementwise relative, see
+``compare.check.tolerances``) and whether it passed. ``str(report)`` is the table that the
+``assert_...`` functions raise with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+REFERENCE_NAMES = {"autograd": "torch autograd", "fd": "finite differences"}
+
+
+@dataclass
+class Entry:
+    """One compared quantity and its errors against each reference."""
+
+    name: str  # "layers.0.weight", "delta[1]", "W1", "x", "h1", "loss" ...
+    kind: str  # "param", "input", "delta", "intermediate", "loss" or "output"
+    layer: int | None = None
+    autograd_rel_err: float | None = None  # normwise, hand vs autograd
+    autograd_max_elem_err: float | None = None
+    fd_rel_err: float | None = None  # normwise, hand vs finite differences
+    fd_max_elem_err: float | None = None
+    fd_kinks: int = 0  # finite-difference steps left out because they crossed a kink
+    ok: bool = True
+    note: str = ""
+
+
+GRADIENT_KINDS = ("param", "input")  # what `failures` lists
+WALK_BACK_KINDS = ("delta", "intermediate")  # stored walking back from the loss
+
+
+@dataclass(repr=False)
+class GradReport:
+    """Everything a check found; ``str(report)`` is a readable table.
+
+    ``references`` lists what the hand gradients were compared with: ``"autograd"`` and/or
+    ``"fd"``. Intermediates and deltas are stored walking back from the loss, so the first
+    one that disagrees (``first_bad``) is where the mistake enters the backward pass.
+    """
+
+    dtype: str
+    device: str
+    entries: list[Entry] = field(default_factory=list)
+    fd_method: str | None = None
+    references: list[str] = field(default_factory=lambda: ["autograd", "fd"])
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(e.ok for e in self.entries)
+
+    @property
+    def failures(self) -> list[str]:
+        """Names of the parameters (and layer inputs) whose gradient disagrees."""
+        return [e.name for e in self.entries if e.kind in GRADIENT_KINDS and not e.ok]
+
+    @property
+    def first_bad(self) -> str | None:
+        """Walking back from the loss, the first delta or intermediate that disagrees."""
+        return next((e.name for e in self.entries
+                     if e.kind in WALK_BACK_KINDS and not e.ok), None)
+
+    @property
+    def first_bad_layer(self) -> int | None:
+        """Walking back from the output layer, the first layer whose delta disagrees."""
+        bad = [e.layer for e in self.entries if e.kind == "delta" and not e.ok]
+        return max(bad) if bad else None
+
+    def entry(self, name: str) -> Entry:
+        """The entry called ``name`` (KeyError listing the names otherwise)."""
+        for e in self.entries:
+            if e.name == name:
+                return e
+        raise KeyError(f"no entry {name!r}; entries: {[e.name for e in self.entries]}")
+
+    def records(self, config: str = "") -> list[dict]:
+        """One JSON-ready dict per entry, with ``config``, ``dtype`` and ``device``."""
+        return [{"config": config, "dtype": self.dtype, "device": self.device,
+                 "param": e.name, **{k: v for k, v in asdict(e).items() if k != "name"}}
+                for e in self.entries]
+
+    def describe_references(self) -> str:
+        refs = [REFERENCE_NAMES[r] + (f" ({self.fd_method})" if r == "fd" and self.fd_method
+                                      else "") for r in self.references]
+        if "autograd" not in self.references:
+            refs.append("no torch reference given")
+        return ", ".join(refs) if refs else "none"
+
+    def __str__(self) -> str:
+        def fmt(x):
+            return "-" if x is None else f"{x:.1e}"
+        head = (f"gradient check {'PASSED' if self.ok else 'FAILED'} "
+                f"(dtype {self.dtype}, device {self.device}; references: "
+                f"{self.describe_references()})")
+        lines = [head, f"{'':18}{'autograd rel':>13}{'max elem':>10}{'fd rel':>10}"
+                       f"{'max elem':>10}{'kinks':>6}  ok"]
+        for e in self.entries:
+            lines.append(f"{e.name:18}{fmt(e.autograd_rel_err):>13}"
+                         f"{fmt(e.autograd_max_elem_err):>10}{fmt(e.fd_rel_err):>10}"
+                         f"{fmt(e.fd_max_elem_err):>10}{e.fd_kinks:>6}  "
+                         f"{'ok' if e.ok else 'FAIL'}{'  ' + e.note if e.note else ''}")
+        lines += self.notes
+        if not self.ok:
+            where = (f"; first bad layer counting back from the output: {self.first_bad_layer}"
+                     if any(e.kind == "delta" for e in self.entries) else "")
+            if any(e.kind == "intermediate" for e in self.entries):
+                where += f"; first bad intermediate walking back from the loss: {self.first_bad}"
+            lines.append(f"gradients that disagree: {self.failures or 'none'}{where}")
+        return "\n".join(lines)
+
+    __repr__ = __str__

@@ -1,0 +1,52 @@
+"""The autograd reference for a user's own torch code: float64 tensors in, NumPy out.
+
+``check_model`` and ``check_layer`` hand the user's arrays to their torch function as
+float64 leaf tensors (integer arrays as int64, e.g. class labels) on ``device``, run
+``torch.autograd.grad`` once, and read everything back as float64 NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from torch_ref import resolve_device
+
+
+def device_of(device) -> torch.device:
+    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as a torch device; a clear error without CUDA.
+
+    On CUDA, TF32 is turned off so that float32 matmuls are float32 (the comparison's
+    premise); the reference itself runs in float64.
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return dev
+
+
+def to_tensor(value, dev: torch.device, requires_grad: bool = False):
+    """A float array as a float64 tensor (a leaf), an integer array as int64; else as is."""
+    if isinstance(value, np.ndarray) or np.isscalar(value):
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f":
+            t = torch.tensor(arr, dtype=torch.float64, device=dev)
+            return t.requires_grad_(requires_grad)
+        if arr.dtype.kind in "iub":
+            return torch.tensor(arr, dtype=torch.bool if arr.dtype.kind == "b" else torch.int64,
+                                device=dev)
+    return value
+
+
+def to_numpy(t) -> np.ndarray:
+    """A tensor (any device) as a float64 NumPy array."""
+    return t.detach().to("cpu", torch.float64).numpy()
+
+
+def grads_of(outputs, douts, wrt: dict) -> dict[str, np.ndarray]:
+    """``Σ_k <outputs_k, douts_k>`` differentiated by each tensor of ``wrt`` (zeros if unused)."""
+    tensors = list(wrt.values())
+    grads = torch.autograd.grad(outputs, tensors, grad_outputs=douts, allow_unused=True)
+    return {name: to_numpy(g) if g is not None else np.zeros(tuple(t.shape))
+            for (name, t), g in zip(wrt.items(), grads)}
