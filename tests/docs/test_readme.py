@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -28,3 +29,14 @@ def test_readme_example_runs_and_its_comments_hold():
         namespace["X"], namespace["y"])
     assert report.failures == ["layers.0.bias"]
     assert isinstance(namespace["grads"]["layers.0.weight"], np.ndarray)
+
+
+def test_readme_short_form_of_check_model_runs_and_can_fail():
+    code = re.search(r"## What it is\n.*?```python\n(.*?)```", README, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README check_model example", "exec"), namespace)  # noqa: S102
+    assert set(namespace["params"]) == {"W1", "b1", "W2", "b2"}  # it ran, and did not raise
+    slipped = code.replace("* (h_pre > 0)", "")  # the ReLU mask forgotten
+    assert slipped != code
+    with pytest.raises(AssertionError, match=r"gradients that disagree: \['W1', 'b1'\]"):
+        exec(compile(slipped, "README example, slipped", "exec"), {})  # noqa: S102
