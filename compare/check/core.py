@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from compare.check.diagnose import diagnose
 from compare.check.report import Entry, GradReport
 from compare.check.tolerances import AUTOGRAD, FINITE_DIFF, elem_rel_err, norm_rel_err
 
@@ -70,11 +71,13 @@ def scalar(value) -> float | np.ndarray:
 def judge(hand: Side, ref: Side | None, fd: dict | None, *, dtype: str, device: str,
           kind: str, value_name: str = "loss", layer_of=lambda name: None,
           walk_back: list[str] | None = None, intermediate_kind: str = "intermediate",
-          fd_method: str | None = None, autograd_dtype: str | None = None) -> GradReport:
+          fd_method: str | None = None, autograd_dtype: str | None = None,
+          n_samples: int | None = None) -> GradReport:
     """Compare ``hand`` with ``ref`` (autograd) and ``fd`` (finite differences).
 
     ``kind`` is the entries' kind for ``hand.grads``; ``walk_back`` the intermediates'
     names in the order walking back from the loss (default: ``hand.intermediates``' order).
+    ``n_samples`` (the batch size, when known) lets a diagnosis name a factor m or 1/m.
     ``dtype`` is the hand side's; ``autograd_dtype`` the reference's when it differs (the
     autograd tolerance is float32's when either side computed in float32).
     """
@@ -121,4 +124,11 @@ def judge(hand: Side, ref: Side | None, fd: dict | None, *, dtype: str, device: 
             else:
                 compare_entry(entry, got, ref.intermediates[name], tol_ag, "autograd", floor_i)
             report.entries.append(entry)
+    if ref is not None:
+        refs = {**ref.grads, **ref.intermediates}
+        mine = {**hand.grads, **hand.intermediates}
+        for entry in report.entries:
+            if not entry.ok and entry.name in refs and entry.name in mine:
+                entry.diagnosis = diagnose(mine[entry.name], refs[entry.name],
+                                           n_samples=n_samples) or ""
     return report

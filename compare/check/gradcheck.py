@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare.check.core import Side, judge
+from compare.check.diagnose import diagnose_layers
 from compare.check.finite_diff import finite_differences
 from compare.check.report import Entry, GradReport
 from compare.spec import Spec
@@ -113,7 +114,13 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     method = next(iter(fd_results.values())).method if fd_results else None
     report = judge(hand_side, ref, fd_results, dtype=dtype, device=twin_device, kind="param",
                    layer_of=_layer_of, walk_back=walk_back, intermediate_kind="delta",
-                   fd_method=method, autograd_dtype=_twin_dtype(twin))
+                   fd_method=method, autograd_dtype=_twin_dtype(twin), n_samples=len(X))
+    bad = {e.name for e in report.entries if not e.ok}
+    if bad:
+        found = diagnose_layers(hand, X, y, report, ref.intermediates, ref.grads)
+        for entry in report.entries:
+            if entry.name in found and entry.name in bad:
+                entry.diagnosis = found[entry.name]
     if fd is None or not usable or fd_error is not None:
         report.references = ["autograd"]
     if fd_error is not None:

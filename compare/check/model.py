@@ -122,7 +122,8 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
     method = next(iter(fd_results.values())).method if fd_results else None
     report = judge(hand, ref, fd_results, dtype=_dtype_of(params),
                    device=str(dev) if ref is not None else "cpu", kind="param",
-                   walk_back=walk_back, fd_method=method)
+                   walk_back=walk_back, fd_method=method,
+                   n_samples=np.shape(X)[0] if np.ndim(X) else None)
     if fd_results and not any(np.any(r.fd) for r in fd_results.values()):
         report.notes.append("the loss did not change when params were perturbed: does "
                             "loss_and_grads read the very arrays of params (not copies)?")

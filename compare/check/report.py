@@ -29,6 +29,7 @@ class Entry:
     fd_kinks: int = 0  # finite-difference steps left out because they crossed a kink
     ok: bool = True
     note: str = ""
+    diagnosis: str = ""  # for a failing entry: the slip that fits the numbers, if one does
 
 
 GRADIENT_KINDS = ("param", "input")  # what `failures` lists
@@ -105,6 +106,7 @@ class GradReport:
                          f"{fmt(e.autograd_max_elem_err):>10}{fmt(e.fd_rel_err):>10}"
                          f"{fmt(e.fd_max_elem_err):>10}{e.fd_kinks:>6}  "
                          f"{'ok' if e.ok else 'FAIL'}{'  ' + e.note if e.note else ''}")
+        lines += [f"diagnosis, {e.name}: {e.diagnosis}" for e in self.entries if e.diagnosis]
         lines += self.notes
         if not self.ok:
             where = (f"; first bad layer counting back from the output: {self.first_bad_layer}"
