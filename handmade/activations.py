@@ -38,7 +38,9 @@ class Activation:
 
     ``derivative(z, a)`` is the elementwise ``da/dz`` (it may reuse ``a = value(z)``, as
     ``a * (1 - a)`` does for the sigmoid). ``vjp`` replaces it for activations that mix
-    the entries of a row (softmax). ``kink`` is the point where the derivative jumps, or
+    the entries of a row (softmax). ``kink`` is the point where the function is not smooth
+    (relu's 0; softplus's threshold 20, where torch switches to the identity and the value
+    jumps by ~2e-9), or
     None for a smooth function; finite differences that step across it are not trusted.
     """
 
@@ -196,7 +198,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("tanh", np.tanh, _tanh_derivative),
         Activation("relu", relu, _relu_derivative, kink=0.0),
         Activation("leaky_relu", leaky_relu, _leaky_relu_derivative, kink=0.0),
-        Activation("softplus", softplus, _softplus_derivative),
+        Activation("softplus", softplus, _softplus_derivative, kink=SOFTPLUS_THRESHOLD),
         Activation("elu", elu, _elu_derivative),
         Activation("silu", silu, _silu_derivative),
         Activation("gelu", gelu, _gelu_derivative),

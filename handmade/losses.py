@@ -35,6 +35,7 @@ kink ``s z = 0``, as torch's relu does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,7 +58,9 @@ class Loss:
 
     ``terms(out, y)`` returns the per-term losses, ``dterms(out, y)`` their derivative
     w.r.t. ``out`` (shape of ``out``); ``per_sample`` says that the mean divides by the
-    number of samples m rather than by the number of elements of ``out``.
+    number of samples m rather than by the number of elements of ``out``. ``kinks(out, y)``,
+    for a loss with non-smooth points, returns booleans saying on which side of each the
+    outputs sit (finite differences whose two ends differ there are not derivatives).
     """
 
     name: str
@@ -65,6 +68,7 @@ class Loss:
     dterms: Callable[[Array, Array], Array]
     labels: str  # "binary", "regression" or "classes"
     per_sample: bool = False
+    kinks: Callable[[Array, Array], Array] | None = None
 
     def value(self, out: Array, y: Array, reduction: str = "mean") -> float:
         """The reduced loss, a Python float."""
@@ -217,17 +221,28 @@ def _perceptron_dterms(z: Array, y: Array) -> Array:
     return np.where(-s * z > 0, -s, 0.0).astype(z.dtype)
 
 
+def _bce_kinks(p: Array, y: Array) -> Array:
+    # torch's clamps: each log at -100 (p or 1 - p below e^-100) and p (1 - p) at 1e-12
+    floor = math.exp(LOG_CLAMP)  # log(q) > -100  <=>  q > e^-100
+    return np.stack([p * (1.0 - p) > BCE_GRAD_EPS, p > floor, 1.0 - p > floor])
+
+
+def _perceptron_kinks(z: Array, y: Array) -> Array:
+    return (2.0 * y - 1.0) * z > 0  # max(0, -s z) bends where s z = 0
+
+
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in [
         Loss("mse", _mse_terms, _mse_dterms, "regression"),
         Loss("half_mse", _half_mse_terms, _half_mse_dterms, "regression"),
-        Loss("bce", _bce_terms, _bce_dterms, "binary"),
+        Loss("bce", _bce_terms, _bce_dterms, "binary", kinks=_bce_kinks),
         Loss("bce_with_logits", _bce_with_logits_terms, _bce_with_logits_dterms, "binary"),
         Loss("cross_entropy", _cross_entropy_terms, _cross_entropy_dterms, "classes",
              per_sample=True),
         Loss("nll", _nll_terms, _nll_dterms, "classes", per_sample=True),
-        Loss("perceptron", _perceptron_terms, _perceptron_dterms, "binary"),
+        Loss("perceptron", _perceptron_terms, _perceptron_dterms, "binary",
+             kinks=_perceptron_kinks),
     ]
 }
 

@@ -1,15 +1,21 @@
-"""Central finite differences of a handmade loss, in float64, with kink detection.
+"""Central finite differences in float64, with their own error estimate and kink detection.
 
 For a parameter tensor θ and a unit perturbation e (one coordinate, or a random unit
 direction v as JAX's check_grads does for large models)::
 
-    dL/dθ · e  ≈  (L(θ + h e) - L(θ - h e)) / (2 h)        error O(h²) + O(eps/h)
+    D(h) = (L(θ + h e) - L(θ - h e)) / (2 h)     =  dL/dθ · e  +  c h²  +  rounding ~ eps|L|/h
+
+Each tensor gets its own step ``h = FD_STEP · max(1, rms(θ))``. The difference is taken
+twice, at h and 2h: ``|D(h) - D(2h)|`` measures the truncation (3 c h²) and the rounding
+together, and ``4 eps |L| / h`` bounds the rounding alone; their sum is the estimate of
+D(h)'s own error that ``compare.check.core`` weighs a disagreement against (a difference far
+beyond it is a failure; one within it says nothing).
 
 The arrays are perturbed in place and restored (a float32 model: a float64 copy of it, so
-it is checked against float64 differences). A step that crosses a kink (a relu-like
-pre-activation, or the perceptron loss's ``s z``, changing sign between θ - h e and θ + h e) gives a
-difference quotient that is not a derivative; such steps are counted as kinks and left
-out of the comparison instead of being reported as failures.
+it is checked against float64 differences). A step that crosses a non-smooth point (an
+activation's ``kink``: relu's 0, softplus's threshold; a loss's ``kinks``: the perceptron's
+``s z = 0``, bce's clamps; a user's ``kinks=``) gives a quotient that is not a derivative:
+such steps are counted and left out of the comparison.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handmade.activations import get_activation
+from handmade.losses import get_loss, prepare_labels
 
 FD_STEP = 1e-5  # minimizes truncation h²|L'''|/6 plus roundoff eps|L|/h in float64
 MAX_COORDS = 1000  # models up to this many parameters get every coordinate checked
@@ -31,9 +38,11 @@ class FDResult:
     """Per parameter: the estimate and what the hand gradient predicts, kinks removed."""
 
     method: str  # "coords" or "directions"
-    fd: np.ndarray  # finite-difference derivatives along each kept perturbation
+    fd: np.ndarray  # D(h) along each kept perturbation
     predicted: np.ndarray  # the same derivatives from the gradient under test
     kinks: int  # perturbations dropped because they crossed a kink
+    error: float = 0.0  # estimate of ‖D(h) - true‖ over the kept perturbations
+    step: float = FD_STEP
 
 
 def float64_copy(model):
@@ -52,22 +61,32 @@ def loss_of(model, X, y) -> float:
 
 
 def kink_signature(model, X, y) -> np.ndarray | None:
-    """Which side of every kink the batch sits on, or None if the model cannot tell.
+    """Which side of every non-smooth point the batch sits on, or None if none can be told.
 
-    Reads ``model.preactivations(X)`` and ``model.activations`` (as ``handmade.MLP`` has):
-    the sign of each Z_l of a kinked activation, and of ``s * output`` for the perceptron
-    loss.
+    Reads ``model.preactivations(X)``, ``model.activations`` and ``model.loss`` (as
+    ``handmade.MLP`` has): ``Z_l > kink`` for each layer whose activation declares one, and
+    the output loss's ``kinks(out, y)``. Every point is declared once, with its function.
     """
     if not (hasattr(model, "preactivations") and hasattr(model, "activations")):
         return None
     zs = model.preactivations(X)
-    parts = [z > 0 for z, name in zip(zs, model.activations)
+    parts = [z > get_activation(name).kink for z, name in zip(zs, model.activations)
              if get_activation(name).kink is not None]
-    if getattr(model, "loss", None) == "perceptron":
-        s = 2.0 * np.asarray(y, np.float64).reshape(zs[-1].shape) - 1.0
+    loss = get_loss(model.loss) if isinstance(getattr(model, "loss", None), str) else None
+    if loss is not None and loss.kinks is not None:
         out = get_activation(model.activations[-1]).forward(zs[-1])
-        parts.append(s * out > 0)
-    return np.concatenate([p.ravel() for p in parts]) if parts else None
+        labels = prepare_labels(loss, out, y)
+        parts.append(loss.kinks(out, labels))
+    return np.concatenate([np.ravel(p) for p in parts]) if parts else None
+
+
+def signature_of(kinks, *args) -> np.ndarray | None:
+    """The sign pattern of a user's ``kinks(*args)`` (an array or a list of arrays)."""
+    if kinks is None:
+        return None
+    out = kinks(*args)
+    parts = out if isinstance(out, (list, tuple)) else [out]
+    return np.concatenate([np.ravel(np.asarray(p) > 0) for p in parts])
 
 
 def _unit_vectors(shape):
@@ -100,39 +119,46 @@ def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, method="auto", step=
                      n_directions=N_DIRECTIONS, seed=0, signature=None) -> dict[str, FDResult]:
     """Central differences of ``loss_fn()`` while each array of ``arrays`` is perturbed in place.
 
-    ``arrays[k]`` is written in place (``θ ± h e``) and restored bit for bit after each key,
-    so code that reads those very arrays (or views of them) sees the perturbation.
-    ``grads[k]`` (same shape) predicts the change: ``Σ g · (θ₊ − θ₋)`` against
-    ``L(θ₊) − L(θ₋)``, both divided by ``2h``; the perturbation actually stored is used,
-    so rounding of ``θ ± h e`` in the array's dtype does not count as an error.
-    ``signature()``, when given, says which side of every kink the point sits on; steps
-    whose two ends differ are left out and counted.
+    ``arrays[k]`` is written in place (``θ ± h e``, ``θ ± 2h e``) and restored bit for bit
+    after each key, so code that reads those very arrays (or views of them) sees the
+    perturbation. ``grads[k]`` (same shape) predicts the change: ``Σ g · (θ₊ − θ₋) / 2h``
+    against ``D(h)``; the perturbation actually stored is used, so rounding of ``θ ± h e``
+    in the array's dtype does not count as an error. ``signature()``, when given, says
+    which side of every kink the point sits on; steps whose ends differ are left out.
     """
     method = choose_method(method, sum(np.size(a) for a in arrays.values()))
     rng = np.random.default_rng(seed)
+    size_of_loss = abs(float(loss_fn()))
     results = {}
     for key, theta in arrays.items():
+        base = theta.copy()
+        h = step * max(1.0, float(np.sqrt(np.mean(np.square(base, dtype=np.float64))))
+                       if base.size else 1.0)
         dirs = (_unit_vectors(theta.shape) if method == "coords"
                 else _random_directions(theta.shape, n_directions, rng))
         g = np.asarray(grads[key], dtype=np.float64)
-        fd, predicted, kinks = [], [], 0
-        base = theta.copy()
+        fd, fd2, predicted, kinks = [], [], [], 0
         try:
             for e in dirs:
-                theta[...] = base + step * e
-                plus, sig_plus = float(loss_fn()), signature() if signature else None
-                moved = np.asarray(theta, np.float64).copy()
-                theta[...] = base - step * e
-                minus, sig_minus = float(loss_fn()), signature() if signature else None
-                moved -= np.asarray(theta, np.float64)  # θ₊ − θ₋ as stored: ~2 h e
-                if sig_plus is not None and not np.array_equal(sig_plus, sig_minus):
+                ends = []
+                for t in (h, -h, 2 * h, -2 * h):
+                    theta[...] = base + t * e
+                    ends.append((float(loss_fn()), signature() if signature else None,
+                                 np.asarray(theta, np.float64).copy()))
+                sigs = [end[1] for end in ends]
+                if sigs[0] is not None and not all(np.array_equal(sigs[0], sg) for sg in sigs):
                     kinks += 1
                     continue
-                fd.append((plus - minus) / (2.0 * step))
-                predicted.append(float(np.sum(g * moved)) / (2.0 * step))
+                (plus, _, at_plus), (minus, _, at_minus) = ends[0], ends[1]
+                fd.append((plus - minus) / (2.0 * h))
+                fd2.append((ends[2][0] - ends[3][0]) / (4.0 * h))
+                predicted.append(float(np.sum(g * (at_plus - at_minus))) / (2.0 * h))
         finally:
             theta[...] = base
-        results[key] = FDResult(method, np.array(fd), np.array(predicted), kinks)
+        fd, fd2 = np.array(fd), np.array(fd2)
+        eps = float(np.finfo(theta.dtype).eps)  # the loss is computed in the arrays' dtype
+        error = float(np.linalg.norm(fd - fd2)) + np.sqrt(fd.size) * 4 * eps * size_of_loss / h
+        results[key] = FDResult(method, fd, np.array(predicted), kinks, error, h)
     return results
 
 

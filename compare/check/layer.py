@@ -16,15 +16,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from compare.check.core import Side, judge
-from compare.check.finite_diff import perturb_in_place
-from compare.check.report import GradReport
+from compare.check.core import Side, judge, mark_repeats
+from compare.check.finite_diff import perturb_in_place, signature_of
+from compare.check.report import GradReport, settle
 from compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
 from compare.check.validate import (
     as_grad_dict,
     as_outputs,
     check_float_arrays,
     check_grad_shapes,
+    check_requires_grad,
     check_unchanged,
     snapshot,
 )
@@ -42,25 +43,38 @@ def _flat(arrays) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
 
 
-def _torch_reference(torch_fn, inputs, grad_names, outs, douts, dev) -> Side:
-    tensors = {k: to_tensor(v, dev, requires_grad=k in grad_names) for k, v in inputs.items()}
+def _torch_reference(torch_fn, inputs, grad_names, outs, douts, dev, low: bool) -> Side:
+    """torch's VJP in float64; with ``low``, ``noise`` is its float32 rounding (measured)."""
+    ref = _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, torch.float64)
+    if low:
+        ref32 = _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, torch.float32)
+        ref.noise = {k: ref32.grads[k] - g for k, g in ref.grads.items()}
+    return ref
+
+
+def _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, dtype) -> Side:
+    tensors = {k: to_tensor(v, dev, requires_grad=k in grad_names, dtype=dtype)
+               for k, v in inputs.items()}
     result = torch_fn(*tensors.values())
     t_outs = tuple(result) if isinstance(result, (tuple, list)) else (result,)
     if len(t_outs) != len(outs):
         raise ValueError(f"torch_fn returned {len(t_outs)} output(s); forward returned "
                          f"{len(outs)}")
     for i, (t, o) in enumerate(zip(t_outs, outs)):
-        if not isinstance(t, torch.Tensor) or tuple(t.shape) != o.shape:
-            got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f"torch_fn's output {i} has shape {got}; forward's has {o.shape}")
-    douts_t = [torch.tensor(d, dtype=torch.float64, device=dev) for d in douts]
-    grads = grads_of([t.to(torch.float64) for t in t_outs], douts_t,
-                     {k: tensors[k] for k in grad_names})
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"torch_fn's output {i} must be a tensor (keep it in torch: no "
+                            f".item() or .numpy()), got {type(t).__name__}")
+        if tuple(t.shape) != o.shape:
+            raise ValueError(f"torch_fn's output {i} has shape {tuple(t.shape)}; forward's "
+                             f"has {o.shape}")
+    check_requires_grad({str(i): t for i, t in enumerate(t_outs)}, "torch_fn's output")
+    douts_t = [torch.tensor(d, dtype=t.dtype, device=dev) for d, t in zip(douts, t_outs)]
+    grads = grads_of(list(t_outs), douts_t, {k: tensors[k] for k in grad_names})
     return Side(_flat(to_numpy(t) for t in t_outs), grads)
 
 
 def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0, fd="auto",
-                device="cpu") -> GradReport:
+                device="cpu", kinks=None) -> GradReport:
     """Check ``backward`` against torch's vector-Jacobian product and finite differences.
 
     Args:
@@ -76,6 +90,9 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
         seed: seeds the upstream gradient and the random directions.
         fd: ``"auto"``, ``"coords"``, ``"directions"`` or None.
         device: where ``torch_fn`` runs.
+        kinks: ``kinks(*inputs) -> array(s)`` whose signs mark the layer's non-smooth points
+            (e.g. ``lambda x: x`` for relu); finite-difference steps that change a sign
+            are left out and counted.
 
     Returns:
         a ``GradReport`` with one entry per input (kind ``"input"``) and the output.
@@ -99,13 +116,16 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
     outs, cache = _forward(forward, inputs.values())
     rng = np.random.default_rng(seed)
     douts = tuple(rng.standard_normal(o.shape).astype(o.dtype) for o in outs)
-    grads = as_grad_dict(backward(douts if len(outs) > 1 else douts[0], cache), grad_names,
+    given = tuple(d.copy() for d in douts)  # backward must leave dout as it was
+    grads = as_grad_dict(backward(given if len(outs) > 1 else given[0], cache), grad_names,
                          "backward")
     check_unchanged(before, inputs, "inputs", "forward or backward")
+    check_unchanged(dict(enumerate(douts)), dict(enumerate(given)), "dout", "backward")
     check_grad_shapes(grads, {k: inputs[k] for k in grad_names}, "backward", "input")
     hand = Side(_flat(outs), {k: np.array(grads[k], copy=True) for k in grad_names})
 
-    ref = (_torch_reference(torch_fn, inputs, grad_names, outs, douts, dev)
+    dtype = "float32" if any(inputs[k].dtype == np.float32 for k in grad_names) else "float64"
+    ref = (_torch_reference(torch_fn, inputs, grad_names, outs, douts, dev, dtype == "float32")
            if torch_fn is not None else None)
     fd_results = None
     if fd is not None:
@@ -118,18 +138,22 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
             return sum(float(np.sum(np.asarray(o, np.float64) * d))
                        for o, d in zip(outs_now, douts64))
 
-        fd_results = perturb_in_place(projected, {k: copies[k] for k in grad_names},
-                                      hand.grads, method=fd, seed=seed)
-    dtype = "float32" if any(inputs[k].dtype == np.float32 for k in grad_names) else "float64"
+        fd_results = perturb_in_place(
+            projected, {k: copies[k] for k in grad_names}, hand.grads, method=fd, seed=seed,
+            signature=None if kinks is None else lambda: signature_of(kinks, *copies.values()))
+    _, cache2 = _forward(forward, inputs.values())  # a second identical call
+    again = as_grad_dict(backward(tuple(d.copy() for d in douts) if len(outs) > 1
+                                  else douts[0].copy(), cache2), grad_names, "backward")
     method = next(iter(fd_results.values())).method if fd_results else None
-    return judge(hand, ref, fd_results, dtype=dtype,
-                 device=str(dev) if ref is not None else "cpu", kind="input",
-                 value_name="output", fd_method=method)
-
-
-def assert_layer_match(forward, backward, inputs, torch_fn=None, **kwargs) -> GradReport:
-    """``check_layer`` for a pytest: raises AssertionError with the report table."""
-    report = check_layer(forward, backward, inputs, torch_fn, **kwargs)
-    if not report.ok:
-        raise AssertionError("\n" + str(report))
+    report = judge(hand, ref, fd_results, dtype=dtype,
+                   device=str(dev) if ref is not None else "cpu", kind="input",
+                   value_name="output", fd_method=method)
+    mark_repeats(report, hand.grads, again)
     return report
+
+
+def assert_layer_match(forward, backward, inputs, torch_fn=None, *, allow_inconclusive=False,
+                       **kwargs) -> GradReport:
+    """``check_layer`` for a pytest: raises AssertionError with the report table on
+    ``"fail"`` and on ``"inconclusive"`` (``allow_inconclusive=True``: a warning instead)."""
+    return settle(check_layer(forward, backward, inputs, torch_fn, **kwargs), allow_inconclusive)

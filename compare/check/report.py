@@ -10,6 +10,7 @@ each reference it was compared with (normwise and max elementwise relative, see
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 REFERENCE_NAMES = {"autograd": "torch autograd", "fd": "finite differences"}
@@ -27,12 +28,31 @@ class Entry:
     fd_rel_err: float | None = None  # normwise, hand vs finite differences
     fd_max_elem_err: float | None = None
     fd_kinks: int = 0  # finite-difference steps left out because they crossed a kink
-    ok: bool = True
+    status: str = "pass"  # "pass", "fail" or "inconclusive"
+    reason: str = ""  # why, in words: always given for "inconclusive"
     note: str = ""
     diagnosis: str = ""  # for a failing entry: the slip that fits the numbers, if one does
+    fd_error: float | None = None  # finite differences' own error estimate (normwise)
+
+    @property
+    def ok(self) -> bool:
+        """True only for ``status == "pass"``."""
+        return self.status == "pass"
+
+    def fail(self, note: str = "") -> None:
+        """Mark the entry failed (a reference that is sure of itself disagrees)."""
+        self.status = "fail"
+        if note:
+            self.note = note
+
+    def inconclusive(self, reason: str) -> None:
+        """No reference can tell; ``reason`` says why (a fail stays a fail)."""
+        if self.status != "fail":
+            self.status, self.reason = "inconclusive", reason
 
 
 GRADIENT_KINDS = ("param", "input")  # what `failures` lists
+_STATUS = {"pass": "ok", "fail": "FAIL", "inconclusive": "?"}
 WALK_BACK_KINDS = ("delta", "intermediate")  # stored walking back from the loss
 
 
@@ -53,24 +73,37 @@ class GradReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def verdict(self) -> str:
+        """``"fail"`` if any entry fails, else ``"inconclusive"`` if any is, else ``"pass"``."""
+        statuses = {e.status for e in self.entries}
+        return next((s for s in ("fail", "inconclusive") if s in statuses), "pass")
+
+    @property
     def ok(self) -> bool:
-        return all(e.ok for e in self.entries)
+        """True only when every entry passed (an inconclusive check proves nothing)."""
+        return self.verdict == "pass"
 
     @property
     def failures(self) -> list[str]:
-        """Names of the parameters (and layer inputs) whose gradient disagrees."""
-        return [e.name for e in self.entries if e.kind in GRADIENT_KINDS and not e.ok]
+        """Names of the parameters (and layer inputs) whose gradient fails."""
+        return [e.name for e in self.entries
+                if e.kind in GRADIENT_KINDS and e.status == "fail"]
+
+    @property
+    def inconclusive(self) -> list[str]:
+        """Names of the entries no reference could decide."""
+        return [e.name for e in self.entries if e.status == "inconclusive"]
 
     @property
     def first_bad(self) -> str | None:
-        """Walking back from the loss, the first delta or intermediate that disagrees."""
+        """Walking back from the loss, the first delta or intermediate that fails."""
         return next((e.name for e in self.entries
-                     if e.kind in WALK_BACK_KINDS and not e.ok), None)
+                     if e.kind in WALK_BACK_KINDS and e.status == "fail"), None)
 
     @property
     def first_bad_layer(self) -> int | None:
-        """Walking back from the output layer, the first layer whose delta disagrees."""
-        bad = [e.layer for e in self.entries if e.kind == "delta" and not e.ok]
+        """Walking back from the output layer, the first layer whose delta fails."""
+        bad = [e.layer for e in self.entries if e.kind == "delta" and e.status == "fail"]
         return max(bad) if bad else None
 
     def entry(self, name: str) -> Entry:
@@ -83,7 +116,8 @@ class GradReport:
     def records(self, config: str = "") -> list[dict]:
         """One JSON-ready dict per entry, with ``config``, ``dtype`` and ``device``."""
         return [{"config": config, "dtype": self.dtype, "device": self.device,
-                 "param": e.name, **{k: v for k, v in asdict(e).items() if k != "name"}}
+                 "param": e.name, "ok": e.ok,
+                 **{k: v for k, v in asdict(e).items() if k != "name"}}
                 for e in self.entries]
 
     def describe_references(self) -> str:
@@ -96,7 +130,8 @@ class GradReport:
     def __str__(self) -> str:
         def fmt(x):
             return "-" if x is None else f"{x:.1e}"
-        head = (f"gradient check {'PASSED' if self.ok else 'FAILED'} "
+        word = {"pass": "PASSED", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}
+        head = (f"gradient check {word[self.verdict]} "
                 f"(dtype {self.dtype}, device {self.device}; references: "
                 f"{self.describe_references()})")
         lines = [head, f"{'':18}{'autograd rel':>13}{'max elem':>10}{'fd rel':>10}"
@@ -105,10 +140,12 @@ class GradReport:
             lines.append(f"{e.name:18}{fmt(e.autograd_rel_err):>13}"
                          f"{fmt(e.autograd_max_elem_err):>10}{fmt(e.fd_rel_err):>10}"
                          f"{fmt(e.fd_max_elem_err):>10}{e.fd_kinks:>6}  "
-                         f"{'ok' if e.ok else 'FAIL'}{'  ' + e.note if e.note else ''}")
+                         f"{_STATUS[e.status]}{'  ' + e.note if e.note else ''}")
+        lines += [f"inconclusive, {e.name}: {e.reason}" for e in self.entries
+                  if e.status == "inconclusive"]
         lines += [f"diagnosis, {e.name}: {e.diagnosis}" for e in self.entries if e.diagnosis]
         lines += self.notes
-        if not self.ok:
+        if self.verdict == "fail":
             where = (f"; first bad layer counting back from the output: {self.first_bad_layer}"
                      if any(e.kind == "delta" for e in self.entries) else "")
             if any(e.kind == "intermediate" for e in self.entries):
@@ -117,3 +154,15 @@ class GradReport:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def settle(report: GradReport, allow_inconclusive: bool = False) -> GradReport:
+    """What every ``assert_...`` does: raise AssertionError with the table on ``"fail"`` and
+    on ``"inconclusive"`` (unless ``allow_inconclusive``: then a warning); return the report."""
+    if report.verdict == "fail" or (report.verdict == "inconclusive" and not allow_inconclusive):
+        raise AssertionError("\n" + str(report))
+    if report.verdict == "inconclusive":
+        warnings.warn("gradient check inconclusive (allowed): " + "; ".join(
+            f"{e.name}: {e.reason}" for e in report.entries if e.status == "inconclusive"),
+            UserWarning, stacklevel=3)
+    return report

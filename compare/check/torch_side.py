@@ -26,12 +26,12 @@ def device_of(device) -> torch.device:
     return dev
 
 
-def to_tensor(value, dev: torch.device, requires_grad: bool = False):
-    """A float array as a float64 tensor (a leaf), an integer array as int64; else as is."""
+def to_tensor(value, dev: torch.device, requires_grad: bool = False, dtype=torch.float64):
+    """A float array as a ``dtype`` tensor (a leaf), an integer array as int64; else as is."""
     if isinstance(value, np.ndarray) or np.isscalar(value):
         arr = np.asarray(value)
         if arr.dtype.kind == "f":
-            t = torch.tensor(arr, dtype=torch.float64, device=dev)
+            t = torch.tensor(arr, dtype=dtype, device=dev)
             return t.requires_grad_(requires_grad)
         if arr.dtype.kind in "iub":
             return torch.tensor(arr, dtype=torch.bool if arr.dtype.kind == "b" else torch.int64,

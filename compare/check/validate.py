@@ -20,11 +20,13 @@ def check_float_arrays(arrays: dict, what: str, skip=()) -> None:
         if not isinstance(value, np.ndarray):
             raise TypeError(f"{what}[{name!r}] must be a NumPy array, got "
                             f"{type(value).__name__}")
-        if value.dtype.kind != "f":
-            raise TypeError(f"{what}[{name!r}] must be a floating-point array (its gradient "
-                            f"is checked), got dtype {value.dtype}"
+        if value.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{what}[{name!r}] must be a float32 or float64 array (its "
+                            f"gradient is checked), got dtype {value.dtype}"
                             + ("; name it in no_grad=(...) if its gradient is not computed"
-                               if what == "inputs" else ""))
+                               if what == "inputs" and value.dtype.kind != "f" else ""))
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{what}[{name!r}] holds NaN/Inf values; expected finite numbers")
 
 
 def check_names(got: dict, expected, what: str, against: str) -> None:
@@ -77,10 +79,20 @@ def as_grad_dict(grads, names: list[str], what: str) -> dict:
 
 
 def as_outputs(out, what: str) -> tuple[np.ndarray, ...]:
-    """A forward's output (an array or a tuple of arrays) as a tuple of float arrays."""
+    """A forward's output (an array, a NumPy float scalar, or a tuple of them) as arrays."""
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    outs = tuple(np.asarray(o) if isinstance(o, np.floating) else o for o in outs)
     for i, o in enumerate(outs):
         if not isinstance(o, np.ndarray) or o.dtype.kind != "f":
-            raise TypeError(f"{what} output {i} must be a floating-point NumPy array, got "
-                            f"{getattr(o, 'dtype', type(o).__name__)}")
+            got = f"dtype {o.dtype}" if isinstance(o, np.ndarray) else type(o).__name__
+            raise TypeError(f"{what} output {i} must be a floating-point NumPy array (or a "
+                            f"NumPy float scalar), got {got}")
     return outs
+
+
+def check_requires_grad(tensors: dict, what: str) -> None:
+    """Each tensor must be part of the autograd graph (else it has no gradient to compare)."""
+    for name, t in tensors.items():
+        if not t.requires_grad:
+            raise ValueError(f"{what} {name!r} is not part of the autograd graph (detached, "
+                             "or computed without the tensors given): it has no gradient")

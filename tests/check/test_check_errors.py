@@ -88,10 +88,11 @@ def test_loss_and_grads_that_change_params_in_place_is_refused():
 
 def test_non_float_params_and_inputs_are_refused():
     params, lg, X, y = linear_model()
-    with pytest.raises(TypeError, match=r"params\['W1'\] must be a floating-point array.*int64"):
+    with pytest.raises(TypeError,
+                       match=r"params\['W1'\] must be a float32 or float64 array.*int64"):
         check_model({**params, "W1": np.ones((6, 4), dtype=np.int64)}, lg, X, y)
     inputs = {**affine_inputs(), "x": np.ones((4, 3), dtype=np.int64)}
-    with pytest.raises(TypeError, match=r"inputs\['x'\] must be a floating-point.*no_grad"):
+    with pytest.raises(TypeError, match=r"inputs\['x'\] must be a float32 or float64.*no_grad"):
         check_layer(affine_forward, affine_backward, inputs)
 
 
