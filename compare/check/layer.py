@@ -156,4 +156,5 @@ def assert_layer_match(forward, backward, inputs, torch_fn=None, *, allow_inconc
                        **kwargs) -> GradReport:
     """``check_layer`` for a pytest: raises AssertionError with the report table on
     ``"fail"`` and on ``"inconclusive"`` (``allow_inconclusive=True``: a warning instead)."""
+    __tracebackhide__ = True
     return settle(check_layer(forward, backward, inputs, torch_fn, **kwargs), allow_inconclusive)

@@ -157,5 +157,6 @@ def assert_model_match(params, loss_and_grads, X, y, torch_loss=None, *, allow_i
                        **kwargs) -> GradReport:
     """``check_model`` for a pytest: raises AssertionError with the report table on
     ``"fail"`` and on ``"inconclusive"`` (``allow_inconclusive=True``: a warning instead)."""
+    __tracebackhide__ = True
     return settle(check_model(params, loss_and_grads, X, y, torch_loss, **kwargs),
                   allow_inconclusive)

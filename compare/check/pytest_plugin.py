@@ -1,7 +1,8 @@
 """handgrad's pytest plugin (entry point ``pytest11``, active wherever handgrad is installed).
 
-* ``handgrad_rng``: a ``numpy.random.Generator`` for the test, seeded from the test's id
-  (so every run draws the same numbers) or from ``--handgrad-seed N``;
+* ``handgrad_rng``: a ``numpy.random.Generator`` for the test, seeded from the test file's
+  name and the test's name with its parameters (so every run draws the same numbers,
+  whatever folder pytest runs from) or from ``--handgrad-seed N``;
 * ``handgrad_seed``: that seed, as an int;
 * on failure, the report names the seed and the command-line option that replays it.
 
@@ -27,19 +28,20 @@ def pytest_addoption(parser):
                          "test's id, printed when the test fails)")
 
 
-def _seed_for(config, nodeid: str) -> int:
+def _seed_for(config, node) -> int:
     given = config.getoption("--handgrad-seed")
     if given is not None:
         if given < 0:
             raise pytest.UsageError(f"--handgrad-seed must be >= 0, got {given}")
         return given
-    return zlib.crc32(nodeid.encode())  # stable across runs and machines
+    key = f"{node.path.name}::{node.name}"  # not the nodeid: it depends on the rootdir
+    return zlib.crc32(key.encode())
 
 
 @pytest.fixture
 def handgrad_seed(request) -> int:
     """The seed of this test's ``handgrad_rng``."""
-    seed = _seed_for(request.config, request.node.nodeid)
+    seed = _seed_for(request.config, request.node)
     request.node.stash[SEED_KEY] = seed
     return seed
 

@@ -159,6 +159,7 @@ class GradReport:
 def settle(report: GradReport, allow_inconclusive: bool = False) -> GradReport:
     """What every ``assert_...`` does: raise AssertionError with the table on ``"fail"`` and
     on ``"inconclusive"`` (unless ``allow_inconclusive``: then a warning); return the report."""
+    __tracebackhide__ = True  # pytest shows the caller's line and the table, not this frame
     if report.verdict == "fail" or (report.verdict == "inconclusive" and not allow_inconclusive):
         raise AssertionError("\n" + str(report))
     if report.verdict == "inconclusive":

@@ -21,6 +21,9 @@ so building the parser, ``--help`` and a usage error cost none of them.
 
 from __future__ import annotations
 
+DESCRIPTION = ("handgrad: hand-derived NumPy gradients beside torch autograd: verify them, train "
+               "both twins side by side, and work through the derivations.")
+
 import argparse
 import sys
 
@@ -41,7 +44,7 @@ COMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="handgrad", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="handgrad", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module, text in COMMANDS:
         p = sub.add_parser(name, help=text)

@@ -46,7 +46,8 @@ def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def doc_tests(tmp_path):
     assert len(BLOCKS) == 3, "the page has three examples"
-    (tmp_path / "test_doc_examples.py").write_text("\n".join(BLOCKS))
+    for i, block in enumerate(BLOCKS):  # each block is a complete file of its own
+        (tmp_path / f"test_doc_example_{i}.py").write_text(block)
     return tmp_path
 
 
@@ -62,7 +63,7 @@ def test_a_given_seed_replays(doc_tests):
 
 
 def test_a_failure_shows_the_table_and_the_seed(doc_tests):
-    path = doc_tests / "test_doc_examples.py"
+    path = doc_tests / "test_doc_example_0.py"
     path.write_text(path.read_text() + FORGOT_MASK)
     result = run_pytest(doc_tests, "-k", "without_relu_mask")
     out = result.stdout
