@@ -31,8 +31,8 @@ class Spec:
                        getattr(model, "reduction", "mean"))
         except AttributeError:
             raise TypeError(f"{type(model).__name__} has no sizes/activations/loss to build a "
-                            "twin from; pass torch_model= explicitly, or check code in your own names and "
-                            "layouts with compare.check_model") from None
+                            "twin from; pass torch_model= explicitly, or check code in your own "
+                            "names and layouts with compare.check_model") from None
 
     def hand(self, *, seed=0, dtype="float64") -> handmade.MLP:
         return handmade.MLP(list(self.sizes), list(self.activations), self.loss, seed=seed,

@@ -21,14 +21,14 @@ so building the parser, ``--help`` and a usage error cost none of them.
 
 from __future__ import annotations
 
-DESCRIPTION = ("handgrad: hand-derived NumPy gradients beside torch autograd: verify them, train "
-               "both twins side by side, and work through the derivations.")
-
 import argparse
 import sys
 
 from bookkeeping.errors import DivergenceError
 from compare.cli import bench, count, derive, train, verify
+
+DESCRIPTION = ("handgrad: hand-derived NumPy gradients beside torch autograd: verify them, train "
+               "both twins side by side, and work through the derivations.")
 
 # (name, module, help), in the order ``--help`` lists them
 COMMANDS = (
