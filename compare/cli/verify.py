@@ -38,7 +38,8 @@ def _line(r) -> str:
     ag = _worst(e.autograd_rel_err for e in params)
     fd = _worst(e.fd_rel_err for e in params)
     kinks = sum(e.fd_kinks for e in params)
-    status = "ok" if r.report.ok else f"FAIL {r.report.failures}"
+    status = {"pass": "ok", "fail": f"FAIL {r.report.failures}",
+              "inconclusive": f"INCONCLUSIVE {r.report.inconclusive}"}[r.report.verdict]
     return (f"{r.config:46} {r.dtype:8} {r.device:7} {_fmt(ag):>9} {_fmt(fd):>9} "
             f"{kinks:>5}  {status}")
 
@@ -64,8 +65,9 @@ def run(args) -> int:
     results = suite.run_matrix(suite.default_configs(), dtypes, devices,
                                on_result=None if args.quiet else lambda r: print(_line(r)))
     elapsed = time.perf_counter() - start
-    failed = [r for r in results if not r.report.ok]
-    for r in failed:
+    failed = [r for r in results if r.report.verdict == "fail"]
+    undecided = [r for r in results if r.report.verdict == "inconclusive"]
+    for r in failed + undecided:
         print(f"\n{r.config} ({r.dtype}, {r.device}):\n{r.report}")
     for dtype in dtypes:
         params = [e for r in results if r.dtype == dtype for e in r.report.entries
@@ -73,9 +75,10 @@ def run(args) -> int:
         print(f"worst {dtype}: hand vs autograd {_fmt(_worst(e.autograd_rel_err for e in params))}"
               f", hand vs finite differences {_fmt(_worst(e.fd_rel_err for e in params))} "
               "(normwise relative)")
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
-          f"({len(results)} checks on {', '.join(devices)} in {elapsed:.1f} s)")
+    print(f"{len(results) - len(failed) - len(undecided)} passed, {len(failed)} failed"
+          + (f", {len(undecided)} inconclusive" if undecided else "")
+          + f" ({len(results)} checks on {', '.join(devices)} in {elapsed:.1f} s)")
     if args.json:
         write_json_atomic(args.json, [rec for r in results for rec in r.report.records(r.config)])
         print(f"wrote {args.json}")
-    return 1 if failed else 0
+    return 1 if failed or undecided else 0  # the suite must decide every check
