@@ -10,6 +10,10 @@ median over ``repeats`` blocks, after a warm-up. ``gemm_frac`` compares the hand
 step's FLOP rate (the matrix products it really does: forward, dW, and dX for every layer
 but the first) with a 2048 x 2048 NumPy matmul timed in the same run.
 
+``check_vs_gradcheck`` times ``compare.check_gradients`` against
+``torch.autograd.gradcheck(fast_mode=True)`` on the same float64 loss (a relu MLP with
+cross-entropy on logits, ``CHECK_CASES``), one thread each, in interleaved repeats.
+
 Malloc tuning is not done here (no ctypes, no ``mallopt``): glibc's malloc thresholds are
 read from the environment when a process starts, so ``handgrad bench`` measures in a
 process started with them; see ``compare.cli.bench.MALLOC_TUNING``.
@@ -33,6 +37,7 @@ from torch_ref import TorchMLP
 CASES = [((3, 2, 1), 2), ((2, 3, 1), 4), ((64, 32, 10), 64), ((1024, 500, 10), 1),
          ((1024, 500, 10), 128), ((1024, 500, 10), 2048), ((784, 256, 256, 10), 256)]
 LR = 0.01
+CHECK_CASES = [((784, 256, 256, 10), 256), ((1024, 500, 10), 128)]
 
 
 def step_flops(sizes, batch: int) -> int:
@@ -206,6 +211,74 @@ def vectorization(m=10_000, n=100) -> dict:
     return {"case": f"logistic-gradient-m{m}-n{n}", "double_loop_s": double,
             "sample_loop_s": sample, "vectorized_s": vec, "speedup_vs_double": double / vec,
             "speedup_vs_sample": sample / vec}
+
+
+def make_checks(sizes, batch: int, seed: int = 0):
+    """``(check, gradcheck)``: two closures that check the same float64 loss once each.
+
+    The model is a relu MLP (identity output) with cross-entropy on logits. ``check`` runs
+    ``check_gradients`` on the handmade model and returns its verdict; ``gradcheck`` runs
+    ``torch.autograd.gradcheck(fast_mode=True)`` on the torch twin's loss as a function of
+    its parameters (``torch.func.functional_call``), at the same parameters and batch.
+    """
+    from compare import check_gradients
+    acts = ["relu"] * (len(sizes) - 2) + ["identity"]
+    hand = handmade.MLP(list(sizes), acts, "cross_entropy", seed=seed)
+    twin = TorchMLP(list(sizes), acts, "cross_entropy")
+    twin.keep_deltas = False
+    hand_to_torch(hand, twin)
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((batch, sizes[0])), rng.integers(0, sizes[-1], batch)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    names = [name for name, _ in twin.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for p in twin.parameters())
+
+    def loss(*ps):
+        return F.cross_entropy(torch.func.functional_call(twin, dict(zip(names, ps)), (Xt,)),
+                               yt)
+
+    def check() -> str:
+        return check_gradients(hand, X, y).verdict
+
+    def gradcheck() -> str:
+        return "pass" if torch.autograd.gradcheck(loss, params, fast_mode=True) else "fail"
+    return check, gradcheck
+
+
+def check_vs_gradcheck(cases=None, *, repeats=5, progress=None) -> list[dict]:
+    """Per case (default ``CHECK_CASES``): seconds of ``check_gradients`` and of gradcheck's
+    fast mode on the same loss (float64, one thread for torch and for NumPy's BLAS), each
+    run ``repeats`` times after a warm-up, alternating which goes first; min, median, max,
+    and the ratio of the medians check / gradcheck."""
+    from threadpoolctl import threadpool_limits
+    threads = torch.get_num_threads()
+    records = []
+    try:
+        torch.set_num_threads(1)
+        with threadpool_limits(1):
+            for sizes, batch in CHECK_CASES if cases is None else cases:
+                check, gradcheck = make_checks(sizes, batch)
+                verdicts = (check(), gradcheck())  # warm-up
+                times = {"check": [], "gradcheck": []}
+                for r in range(repeats):
+                    order = [("check", check), ("gradcheck", gradcheck)]
+                    for name, run in (order if r % 2 == 0 else order[::-1]):
+                        t0 = time.perf_counter()
+                        run()
+                        times[name].append(time.perf_counter() - t0)
+                rec = {"case": "check-vs-gradcheck-" + "-".join(map(str, sizes)),
+                       "batch": batch, "dtype": "float64", "threads": 1, "repeats": repeats,
+                       "check_verdict": verdicts[0], "gradcheck_verdict": verdicts[1]}
+                for name, ts in times.items():
+                    rec |= {f"{name}_min_s": min(ts), f"{name}_median_s": statistics.median(ts),
+                            f"{name}_max_s": max(ts)}
+                rec["ratio"] = rec["check_median_s"] / rec["gradcheck_median_s"]
+                records.append(rec)
+                if progress:
+                    progress(rec)
+    finally:
+        torch.set_num_threads(threads)
+    return records
 
 
 def verify_seconds() -> dict:

@@ -15,6 +15,13 @@ output whose delta disagrees (its index ``l`` as in ``layers.{l}``), which local
 ``deltas`` (a list of ``(m, out_l)`` arrays) is compared when present. A backward that
 raises, or returns missing or misshapen gradients, is reported, not raised.
 
+The work goes where it tells something (a check of a large model costs no more than
+``torch.autograd.gradcheck(fast_mode=True)``; ``handgrad bench`` measures both): one twin
+run, whose rounding ``term_bounds`` bounds without a second one; two hand calls, the
+judged one after another batch, and a third only where the check fails, to tell a call
+that keeps state; finite differences along one joint direction for large models, per
+tensor where autograd disagrees, with the 2h error estimate only where ``D(h)`` does.
+
 This is the door for handmade models; ``check_model`` and ``check_layer`` are the doors for
 a user's own code. All three go through ``compare.check.core.judge`` and return the same
 ``GradReport``.
@@ -26,10 +33,18 @@ import numpy as np
 
 from compare.check.core import REPEAT_NOTE, Side, judge
 from compare.check.diagnose import diagnose_layers
-from compare.check.finite_diff import finite_differences
+from compare.check.finite_diff import (
+    MAX_COORDS,
+    N_DIRECTIONS,
+    finite_differences,
+    settled_within,
+)
 from compare.check.report import Entry, GradReport, settle
+from compare.check.tolerances import FINITE_DIFF
 from compare.check.twin import (
+    bounded,
     clamped_rows,
+    measure_rounding,
     reversed_batch,
     term_bounds,
     twin_dtype,
@@ -39,6 +54,9 @@ from compare.check.twin import (
 from compare.transfer import dtype_name
 from handmade.mlp import check_finite_params
 
+JOINT_WORK = 10**6  # batch x parameters beyond which fd="auto" goes along one joint direction
+FIRST_NOTE = ("autograd disagrees with the first call (a fresh model, the batch in reversed "
+              "order), not with a later one: state set up by the first call?")
 CLAMP_NOTE = ("torch's BCELoss clamps p(1 - p) at 1e-12 in its gradient, and some outputs "
               "saturate here")
 
@@ -73,15 +91,43 @@ def _call(hand, X, y):
                                          for i, d in enumerate(deltas) if d is not None})
 
 
-def _repeat_and_purity(hand, X, y, first, before: dict) -> dict[str, str]:
-    """Notes for the entries that a second identical call (after another batch) changes,
-    or that the calls changed in place (then ``params`` is restored from ``before``)."""
+def _calls(hand, X, y) -> tuple[tuple, tuple, dict[str, str]]:
+    """``(first, judged, notes)``: two calls' ``(loss, grads, deltas)``, and notes per entry.
+
+    The first is on a fresh model with the batch in reversed order (its deltas put back in
+    order); the judged one comes after it, so that state kept from a call before (gradients
+    added into kept arrays, a cache of another batch) shows as a disagreement with
+    autograd. Calls that change ``params`` in place get a note for every entry (and
+    ``params`` is restored).
+    """
+    before = {k: np.array(v, copy=True) for k, v in hand.params.items()}
+    loss, grads, deltas = _call(hand, *reversed_batch(X, y))  # another batch first
+    first = (loss, grads, deltas and {k: d[::-1] for k, d in deltas.items()})
+    judged = _call(hand, X, y)
     changed = [k for k, v in before.items() if not np.array_equal(v, hand.params[k])]
-    if changed:
-        for k in changed:
-            hand.params[k][...] = before[k]
-        return {k: "loss_and_grads changed this parameter in place" for k in before}
-    hand.loss_and_grads(*reversed_batch(X, y))  # another batch in between
+    for k in changed:
+        hand.params[k][...] = before[k]
+    return first, judged, ({k: "loss_and_grads changed this parameter in place"
+                            for k in before} if changed else {})
+
+
+def _unlike(first, judged, dtype: str) -> list[str]:
+    """The gradients and deltas of the first call that differ from the judged call's by more
+    than the order of the batch can (a screen: autograd decides which is wrong)."""
+    def peak(v) -> float:  # max |v| without a temporary array; NaN stays NaN
+        return max(float(np.max(v)), -float(np.min(v))) if np.size(v) else 0.0
+
+    tol, out = (1e-10 if dtype == "float64" else 1e-4), []
+    for mine, ref in ((first[1], judged[1]), (first[2] or {}, judged[2] or {})):
+        scale = max((peak(v) for v in ref.values()), default=0.0)
+        out += [k for k, v in ref.items() if k not in mine or np.shape(mine[k]) != np.shape(v)
+                or not peak(np.subtract(mine[k], v, dtype=np.float64)) <= tol * scale]
+    return out
+
+
+def _repeat_notes(hand, X, y, first) -> dict[str, str]:
+    """Notes for the entries that one more identical call changes (asked where the check
+    fails: is that call repeatable, or does it keep state?)."""
     _, grads, deltas = _call(hand, X, y)
     again = {**grads, **(deltas or {})}
     return {k: REPEAT_NOTE for k, v in {**first[1], **(first[2] or {})}.items()
@@ -104,6 +150,9 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
             ``device`` from ``hand``'s spec.
         device: where the built twin runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
         fd: ``"auto"``, ``"coords"``, ``"directions"`` or ``None`` (no finite differences).
+            ``"auto"``: every coordinate up to ``MAX_COORDS`` parameters, 8 random
+            directions per tensor up to ``JOINT_WORK`` (batch x parameters), beyond that
+            one direction through all of them, and per tensor where autograd disagrees.
         fd_seed: seeds the random directions.
 
     Returns:
@@ -115,15 +164,18 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     twin = twin_for(hand, torch_model, device)
     ref = twin_reference(hand, twin, X, y, dtype)
     report = GradReport(dtype=dtype, device=str(next(twin.parameters()).device))
-    before = {k: np.array(v, copy=True) for k, v in hand.params.items()}
     try:
-        first = _call(hand, X, y)
-        repeat = _repeat_and_purity(hand, X, y, first, before)
+        fresh, first, notes = _calls(hand, X, y)
     except Exception as exc:  # a broken backward is a finding, not a crash
         return _broken(report, ref.grads, f"loss_and_grads raised {type(exc).__name__}: {exc}")
     loss, grads, deltas = first
     hand_side = Side(loss, grads, deltas or {})
-    ref.bounds = term_bounds(hand, ref) if dtype == "float64" else {}
+    if dtype == "float64":
+        ref.bounds = term_bounds(hand, ref)
+        if not bounded(ref):  # then measure the twin's rounding
+            measure_rounding(twin, X, y, ref)
+    else:  # float32: sums that cancel round at float32's eps relative to their terms
+        ref.bounds = term_bounds(hand, ref, "float32")
     saturated = clamped_rows(hand, X, y)
     if saturated is not None:  # deltas there follow torch's clamp or the derivative: skip them
         for side in (hand_side, ref):
@@ -131,32 +183,55 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     walk_back = ([f"delta[{i}]" for i in reversed(range(len(ref.intermediates)))]
                  if deltas is not None else None)
 
-    fd_results, fd_error = None, None
     usable = all(k in grads and np.shape(grads[k]) == g.shape for k, g in ref.grads.items())
-    if fd is not None and usable:
-        try:
-            fd_results = finite_differences(hand, X, y, grads, method=fd, seed=fd_seed)
-        except Exception as exc:  # the loss failed at a perturbed point: report, go on
-            fd_error = Entry("finite differences", "loss", None, status="fail",
-                             note=f"raised {type(exc).__name__}: {exc}")
-    method = next(iter(fd_results.values())).method if fd_results else None
-    report = judge(hand_side, ref, fd_results, dtype=dtype, device=report.device,
-                   kind="param", layer_of=_layer_of, walk_back=walk_back,
-                   intermediate_kind="delta", fd_method=method, autograd_dtype=twin_dtype(twin),
-                   n_samples=len(X), contract="autograd",
-                   ref_deviates=CLAMP_NOTE if saturated is not None else "")
+    plan = None if fd is None or not usable else _fd_plan(fd, hand.params, len(X))
+    fd_results, fd_error = _differences(hand, X, y, grads, plan, fd_seed, dtype)
+    joint = fd_results.pop("*", None) if fd_results is not None else None
+
+    def judged(fd_results, hand_side=hand_side) -> GradReport:
+        method = next(iter(fd_results.values())).method if fd_results else plan
+        return judge(hand_side, ref, fd_results, dtype=dtype, device=report.device,
+                     kind="param", layer_of=_layer_of, walk_back=walk_back,
+                     intermediate_kind="delta", fd_method=method,
+                     autograd_dtype=twin_dtype(twin), n_samples=len(X), contract="autograd",
+                     ref_deviates=CLAMP_NOTE if saturated is not None else "")
+    report = judged(fd_results)
+    missing = [e.name for e in report.entries if e.kind == "param" and e.status == "fail"
+               and fd_results is not None and e.name in grads and e.name not in fd_results]
+    if missing and fd_error is None:  # where autograd disagrees, finite differences tell
+        more, fd_error = _differences(hand, X, y, {k: grads[k] for k in missing},
+                                      "directions", fd_seed, dtype)
+        if more:
+            fd_results = {**fd_results, **more}
+            report = judged(fd_results)
+    if joint is not None:
+        report.notes.append(_joint_note(joint, fd_results, len(grads)))
     if saturated is not None:
         report.notes.append(f"deltas compared on the {int((~saturated).sum())} of {len(X)} "
                             "samples where torch's bce clamp is not active")
+    in_place = bool(notes)  # the calls changed params: every entry says so, no more calls
+    unlike = [] if in_place else _unlike(fresh, first, dtype)
+    if unlike:  # the first call differs: is it wrong? (deltas compared where judged)
+        rows = slice(None) if saturated is None else ~saturated
+        side = Side(fresh[0], fresh[1], {k: d[rows] for k, d in (fresh[2] or {}).items()})
+        passed = {e.name for e in report.entries if e.status != "fail"}
+        notes = {e.name: FIRST_NOTE for e in judged(None, side).entries
+                 if e.name in unlike and e.name in passed and e.status == "fail"}
+    if report.verdict == "fail" and not in_place:
+        try:
+            notes |= _repeat_notes(hand, X, y, first)
+        except Exception as exc:  # raised only now: say so where it counts
+            notes |= {e.name: f"loss_and_grads raised {type(exc).__name__} when called "
+                      f"again: {exc}" for e in report.entries if e.status == "fail"}
     for entry in report.entries:
-        if entry.name in repeat:
-            entry.fail(repeat[entry.name])
+        if entry.name in notes:
+            entry.fail(notes[entry.name])
     if report.verdict == "fail":
         found = diagnose_layers(hand, X, y, report, ref.intermediates, ref.grads)
         for entry in report.entries:
             if entry.name in found and entry.status == "fail":
                 entry.diagnosis = found[entry.name]
-    if fd is None or not usable or fd_error is not None:
+    if plan is None or fd_error is not None:
         report.references = ["autograd"]
     if fd_error is not None:
         report.entries.append(fd_error)
@@ -170,6 +245,51 @@ def assert_gradients_match(hand, X, y, *, allow_inconclusive=False, **kwargs) ->
     silently); ``allow_inconclusive=True`` accepts the latter with a warning.
     """
     return settle(check_gradients(hand, X, y, **kwargs), allow_inconclusive)
+
+
+def _fd_plan(fd: str, params: dict, m: int) -> str:
+    """How ``fd="auto"`` differences ``params``: every coordinate up to ``MAX_COORDS``
+    values; 8 random directions per tensor while one loss evaluation is small (batch x
+    values up to ``JOINT_WORK``), where they cost little next to the rest of the check;
+    beyond, one joint direction (two evaluations, where gradcheck's fast mode takes two per
+    tensor), and per tensor only where it, or autograd, disagrees: autograd is the sharp
+    reference here, finite differences the second one."""
+    n = sum(np.size(p) for p in params.values())
+    if fd != "auto":
+        return fd
+    return "coords" if n <= MAX_COORDS else "directions" if m * n <= JOINT_WORK else "joint"
+
+
+def _differences(hand, X, y, grads, plan, seed, dtype):
+    """``(results, error entry)``: finite differences by ``plan`` (None: none), the 2h step
+    only where ``D(h)`` disagrees. A joint difference that the tolerance passes comes back
+    as ``{"*": result}``; one that it does not, with each tensor's own differences."""
+    if plan is None:
+        return None, None
+    settled = settled_within(FINITE_DIFF[dtype])
+    try:
+        if plan == "joint":
+            joint = finite_differences(hand, X, y, grads, method="joint", seed=seed)
+            if settled({"*": joint}):
+                return {"*": joint}, None
+            # per tensor: where it disagrees, as many directions as ever; where every step
+            # length crossed a kink (a relu unit within 1e-9 of 0), one each, as gradcheck
+            plan = "directions" if joint.fd.size else "one"
+        return finite_differences(hand, X, y, grads, seed=seed, settled=settled,
+                                  method="directions" if plan == "one" else plan,
+                                  n_directions=1 if plan == "one" else N_DIRECTIONS), None
+    except Exception as exc:  # the loss failed at a perturbed point: report, go on
+        return None, Entry("finite differences", "loss", None, status="fail",
+                           note=f"raised {type(exc).__name__}: {exc}")
+
+
+def _joint_note(joint, results: dict, n_tensors: int) -> str:
+    """What the joint difference found, in words."""
+    err = float(np.abs(joint.fd - joint.predicted)[0] / max(abs(joint.fd[0]), 1e-300))
+    per_tensor = (f"; differenced per tensor where autograd disagrees: {sorted(results)}"
+                  if results else "")
+    return (f"finite differences along one direction through all {n_tensors} tensors agree "
+            f"with the hand gradient (relative difference {err:.1e}){per_tensor}")
 
 
 def _layer_of(key: str) -> int | None:

@@ -7,7 +7,10 @@ Prints one table per thread count (time per training step of each twin, the rati
 handmade / torch, the handmade GFLOP/s and its fraction of a 2048² GEMM measured in the
 same run, the handmade peak memory), then the extras: scikit-learn's MLPClassifier epoch
 on 1024-500-10, the loop-vs-vectorized logistic gradient, the verification matrix's wall
-time, and the torch twin on CUDA when a GPU is present. ``--json`` writes every record.
+time, the cost of a gradient check (``check_gradients`` against
+``torch.autograd.gradcheck(fast_mode=True)`` on the same loss, float64, one thread:
+``compare.bench.check_vs_gradcheck``), and the torch twin on CUDA when a GPU is present.
+``--json`` writes every record.
 
 Malloc tuning, without ctypes: by default glibc hands blocks above 128 KiB back with
 munmap/trim when they are freed, so every step's temporaries (NumPy's and torch's alike)
@@ -148,7 +151,8 @@ def run(args) -> int:
         write_json_atomic(args.json, records)
         print(f"wrote {args.json}")
     if args.plot:
-        plot_scaling([r for r in records if "ratio" in r and r.get("threads") == threads[0]],
+        plot_scaling([r for r in records if "handmade_s" in r and "torch_s" in r
+                      and r.get("threads") == threads[0]],
                      args.plot)
         print(f"wrote {args.plot}")
     return 0
@@ -181,6 +185,7 @@ def _extras(repeats: int, block: float) -> list[dict]:
     m = bench.verify_seconds()
     print(f"verification matrix: {m['checks']} checks, all ok: {m['ok']}, {m['seconds']:.1f} s")
     out += [v, m]
+    out += check_cost(max(repeats, 5))
     if torch.cuda.is_available():
         print(f"\ntorch twin on CUDA ({torch.cuda.get_device_name()}), handmade on CPU")
         for r in bench.bench_cuda(repeats=repeats, block_s=block):
@@ -191,6 +196,22 @@ def _extras(repeats: int, block: float) -> list[dict]:
         print(f"float64 gradients, torch CPU vs CUDA, 1024-500-10 b128: {agree:.1e} (normwise)")
         out.append({"case": "cpu-cuda-agreement-float64", "rel_err": agree})
     return out
+
+
+def check_cost(repeats: int) -> list[dict]:
+    """The cost of a gradient check against gradcheck's fast mode, one line per net."""
+    from compare import bench
+
+    print(f"\ncheck_gradients vs torch.autograd.gradcheck(fast_mode=True), same loss, float64, "
+          f"1 thread, {repeats} interleaved repeats: min / median / max ms")
+    return bench.check_vs_gradcheck(repeats=repeats, progress=lambda r: print(
+        f"{r['case'][len('check-vs-gradcheck-'):]:>16} {r['batch']:>5}  check "
+        f"{_ms(r, 'check')}  gradcheck {_ms(r, 'gradcheck')}  ratio {r['ratio']:.2f} "
+        f"({r['check_verdict']})", flush=True))
+
+
+def _ms(r: dict, name: str) -> str:
+    return " / ".join(f"{r[f'{name}_{s}_s'] * 1e3:.1f}" for s in ("min", "median", "max"))
 
 
 def plot_scaling(records: list[dict], path) -> None:

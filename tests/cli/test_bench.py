@@ -113,3 +113,41 @@ def test_float32_model_never_computes_in_float64(name, options):
                  for k, v in getattr(opt, attr, {}).items()},
               "output": model.forward(X)}
     assert {k: v.dtype for k, v in arrays.items()} == {k: np.dtype(np.float32) for k in arrays}
+
+
+def test_check_vs_gradcheck_records_both_sides_and_their_ratio():
+    import torch
+
+    threads = torch.get_num_threads()
+    (r,) = bench.check_vs_gradcheck([((12, 9, 4), 16)], repeats=2)
+    assert torch.get_num_threads() == threads  # one thread while measuring, then restored
+    assert r["case"] == "check-vs-gradcheck-12-9-4" and r["batch"] == 16
+    assert (r["dtype"], r["threads"], r["repeats"]) == ("float64", 1, 2)
+    assert r["check_verdict"] == "pass" and r["gradcheck_verdict"] == "pass"
+    for side in ("check", "gradcheck"):
+        assert 0 < r[f"{side}_min_s"] <= r[f"{side}_median_s"] <= r[f"{side}_max_s"]
+    assert r["ratio"] == pytest.approx(r["check_median_s"] / r["gradcheck_median_s"])
+
+
+def test_bench_cli_prints_and_writes_the_check_cost(monkeypatch, tmp_path, capsys):
+    """The extras with the slow ones stubbed, measured here (no child process)."""
+    for key in TUNED:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(bench, "sklearn_epoch", lambda dtype: {
+        "case": "sklearn", "handmade_s": 1.0, "sklearn_s": 1.0, "speedup": 1.0})
+    monkeypatch.setattr(bench, "vectorization", lambda: {
+        "case": "vectorization", "double_loop_s": 1.0, "sample_loop_s": 1.0, "vectorized_s": 1.0,
+        "speedup_vs_double": 1.0, "speedup_vs_sample": 1.0})
+    monkeypatch.setattr(bench, "verify_seconds", lambda: {"case": "verify-matrix",
+                                                          "checks": 0, "ok": True,
+                                                          "seconds": 0.0})
+    monkeypatch.setattr(bench, "CHECK_CASES", [((12, 9, 4), 16)])
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "--threads", "1", "--cases", "3-2-1:2", "--repeats", "1",
+                     "--block", "0.01", "--json", str(out), "--no-malloc-tuning"]) == 0
+    records = [r for r in json.loads(out.read_text()) if r["case"].startswith("check-vs")]
+    assert [r["case"] for r in records] == ["check-vs-gradcheck-12-9-4"]
+    assert records[0]["repeats"] == 5  # at least five, whatever --repeats says
+    text = capsys.readouterr().out
+    assert "check_gradients vs torch.autograd.gradcheck(fast_mode=True)" in text
+    assert "ratio" in text.split("gradcheck(fast_mode=True)")[1]
