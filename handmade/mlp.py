@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bookkeeping.checks import check_sizes
+from bookkeeping.checks import check_loss_for_output, check_sizes
 from bookkeeping.errors import NonFiniteParameterError
 from handmade.activations import get_activation
 from handmade.dense import dense_backward, dense_forward, init_dense
@@ -77,7 +77,8 @@ class MLP:
         sizes: ``[n_in, h_1, ..., n_out]``, at least two positive integers.
         activations: one activation name per layer (``len(sizes) - 1`` names), see
             ``handmade.activations.ACTIVATIONS``.
-        loss: a loss name from ``handmade.losses.LOSSES`` that suits the output (OUTPUT_RULES).
+        loss: a loss name from ``handmade.losses.LOSSES`` that suits the output
+            (``bookkeeping.checks.OUTPUT_RULES``).
         seed: seeds nn.Linear's default initialization (uniform ±1/√fan_in).
         dtype: ``numpy.float64`` (the reference) or ``numpy.float32``.
         reduction: ``"mean"`` or ``"sum"``, as torch's losses.
@@ -262,34 +263,3 @@ def check_finite_params(params: dict, what: str = "parameter") -> None:
         if bad:
             raise NonFiniteParameterError(f"{what} {key} holds {bad} NaN/Inf value(s); "
                                           "expected finite numbers")
-
-
-# What each loss reads from the output layer; the output activations that cannot give it are
-# refused at construction. loss -> (what it reads, "only"/"not", those activations, instead).
-# bce reads independent probabilities: softmax ties them (and is 1 for one output). A loss on
-# logits refuses a squashed output (the double-softmax slip); a loss that reads the sign, an
-# output that is never negative (class 0 could never win).
-NEVER_NEGATIVE = ("relu", "sigmoid", "softmax", "softplus", "step")
-OUTPUT_RULES = {
-    "bce": ("probabilities in (0, 1)", "only", ("sigmoid",),
-            "for raw scores use 'bce_with_logits'; for a softmax over classes, 'nll'"),
-    "nll": ("class probabilities that sum to 1", "only", ("softmax",),
-            "for raw scores use 'cross_entropy'"),
-    "cross_entropy": ("raw scores (logits), it applies softmax itself", "not",
-                      ("sigmoid", "softmax"), "use 'identity'; for softmax probabilities, 'nll'"),
-    "bce_with_logits": ("raw scores of either sign, it applies sigmoid itself", "not",
-                        NEVER_NEGATIVE, "use 'identity'; for sigmoid probabilities, 'bce'"),
-    "perceptron": ("raw scores of either sign (the sign is the class)", "not", NEVER_NEGATIVE,
-                   "use 'identity'"),
-}
-
-
-def check_loss_for_output(loss: str, activation: str) -> str:
-    """``loss``; a ValueError where the output ``activation`` cannot give what it reads."""
-    reads, mode, names, hint = OUTPUT_RULES.get(loss, ("", "not", (), ""))
-    if (activation in names) != (mode == "only"):
-        listed = " or ".join(", ".join(map(repr, names)).rsplit(", ", 1))
-        raise ValueError(f"loss {loss!r} needs {reads}: the output activation must "
-                         f"{'be' if mode == 'only' else 'not be'} {listed}, got {activation!r} "
-                         f"({hint})")
-    return loss

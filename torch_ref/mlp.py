@@ -17,43 +17,12 @@ import math
 import torch
 from torch import nn
 
-from bookkeeping.checks import check_sizes
+from bookkeeping.checks import check_loss_for_output, check_sizes
 from bookkeeping.errors import NonFiniteParameterError
 from torch_ref.device import resolve_device, resolve_dtype
 from torch_ref.functional import check_loss, compute_loss, get_activation
 
 REDUCTIONS = ("mean", "sum")
-
-
-# What each loss reads from the output layer; the output activations that cannot give it are
-# refused at construction. loss -> (what it reads, "only"/"not", those activations, instead).
-# bce reads independent probabilities: softmax ties them (and is 1 for one output). A loss on
-# logits refuses a squashed output (the double-softmax slip); a loss that reads the sign, an
-# output that is never negative (class 0 could never win).
-NEVER_NEGATIVE = ("relu", "sigmoid", "softmax", "softplus", "step")
-OUTPUT_RULES = {
-    "bce": ("probabilities in (0, 1)", "only", ("sigmoid",),
-            "for raw scores use 'bce_with_logits'; for a softmax over classes, 'nll'"),
-    "nll": ("class probabilities that sum to 1", "only", ("softmax",),
-            "for raw scores use 'cross_entropy'"),
-    "cross_entropy": ("raw scores (logits), it applies softmax itself", "not",
-                      ("sigmoid", "softmax"), "use 'identity'; for softmax probabilities, 'nll'"),
-    "bce_with_logits": ("raw scores of either sign, it applies sigmoid itself", "not",
-                        NEVER_NEGATIVE, "use 'identity'; for sigmoid probabilities, 'bce'"),
-    "perceptron": ("raw scores of either sign (the sign is the class)", "not", NEVER_NEGATIVE,
-                   "use 'identity'"),
-}
-
-
-def check_loss_for_output(loss: str, activation: str) -> str:
-    """``loss``; a ValueError where the output ``activation`` cannot give what it reads."""
-    reads, mode, names, hint = OUTPUT_RULES.get(loss, ("", "not", (), ""))
-    if (activation in names) != (mode == "only"):
-        listed = " or ".join(", ".join(map(repr, names)).rsplit(", ", 1))
-        raise ValueError(f"loss {loss!r} needs {reads}: the output activation must "
-                         f"{'be' if mode == 'only' else 'not be'} {listed}, got {activation!r} "
-                         f"({hint})")
-    return loss
 
 
 class TorchMLP(nn.Module):
@@ -62,8 +31,9 @@ class TorchMLP(nn.Module):
     Args:
         sizes: ``[n_in, h_1, ..., n_out]``.
         activations: one name per layer (torch's activation of that name).
-        loss: a loss name (torch's loss of that name and scaling); ``OUTPUT_RULES`` refuses
-            an output activation that cannot give what it reads (``bce`` needs ``sigmoid``, ...).
+        loss: a loss name (torch's loss of that name and scaling);
+            ``bookkeeping.checks.OUTPUT_RULES`` refuses an output activation that cannot give
+            what it reads (``bce`` needs ``sigmoid``, ...).
         dtype: ``torch.float64`` or ``torch.float32`` (or their names).
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA turns TF32 off.
         reduction: ``"mean"`` or ``"sum"``.
