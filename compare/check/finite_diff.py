@@ -173,9 +173,8 @@ def joint_difference(loss_fn, arrays: dict, grads: dict, *, step=FD_STEP, seed=0
     ``grads[k]`` plus ``along`` times the gradient's own: no term of ``D`` is negative, and
     ``D`` cannot cancel to rounding. A step across a kink (``signature``) is retried 16 and
     256 times shorter; no 2h step (a disagreement is for per-tensor differences to weigh)."""
-    rng = np.random.default_rng(seed)
-    keys = [k for k, a in arrays.items() if np.size(a)]
-    vs, dots = [], []  # unit directions, and g·v (float64 steps round by ~1e-11 of h)
+    rng, keys = np.random.default_rng(seed), [k for k, a in arrays.items() if np.size(a)]
+    vs, dots = [], []  # unit directions, and g·v (what a float64 step's change predicts)
     for k in keys:  # uniform draws (3x cheaper than normal ones), scaled in place
         v, g = rng.random(np.shape(arrays[k])), np.asarray(grads[k], dtype=np.float64).ravel()
         flat = v.reshape(-1)
@@ -188,6 +187,7 @@ def joint_difference(loss_fn, arrays: dict, grads: dict, *, step=FD_STEP, seed=0
             rr, rg = a * a * rr + 2 * a * rg + gg, a * rg + gg  # |v|², v·g: no cancelling
         flat *= 1.0 / np.sqrt(rr)
         vs, dots = vs + [v], dots + [rg / np.sqrt(rr)]
+    dots = dots if all(np.asarray(arrays[k]).dtype == np.float64 for k in keys) else None
     for shorter in (1, 16, 256):
         run = _Run([arrays[k] for k in keys], [grads[k] for k in keys],
                    [_step(arrays[k], step) / shorter for k in keys], lambda: [vs], "joint",
