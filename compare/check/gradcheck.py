@@ -15,9 +15,8 @@ output whose delta disagrees (its index ``l`` as in ``layers.{l}``), which local
 ``deltas`` (a list of ``(m, out_l)`` arrays) is compared when present. A backward that
 raises, or returns missing or misshapen gradients, is reported, not raised.
 
-The work goes where it tells something (``handgrad bench`` times a check against
-``torch.autograd.gradcheck(fast_mode=True)``: 0.66x on 784-256-256-10, 0.95-1.02x on
-1024-500-10 when last measured, so about as much, not less, on the second): one twin
+The work goes where it tells something (``handgrad bench`` times it against gradcheck's
+fast mode: 0.66x on 784-256-256-10, 0.95-1.02x on 1024-500-10 when measured): one twin
 run, whose rounding ``term_bounds`` bounds without a second one; two hand calls, the
 judged one after another batch, and a third only where the check fails, to tell a call
 that keeps state; finite differences along one joint direction for large models, per
