@@ -31,7 +31,7 @@ import numpy as np
 
 from compare.check.diagnose import diagnose
 from compare.check.report import Entry, GradReport
-from compare.check.tolerances import AUTOGRAD, FINITE_DIFF, elem_rel_err, norm_rel_err
+from compare.check.tolerances import AUTOGRAD, FINITE_DIFF, TINY, elem_rel_err, norm_rel_err
 
 ROUNDING_FACTOR = 10.0  # a hand gradient may differ by 10x the reference's own rounding
 ROUNDING_ULPS = 64  # ... plus 64 units in the last place of the largest gradient: sums of
@@ -71,26 +71,58 @@ def autograd_decision(entry: Entry, a, b, tol, *, floor_abs: float = 0.0, noise=
     if a.shape != b.shape:
         entry.fail(f"shape {a.shape} != reference {b.shape}")
         return "fail"
-    if not np.all(np.isfinite(a)):  # a NaN/Inf gradient is useless even if torch agrees
-        same = np.array_equal(a, b, equal_nan=True)
-        entry.fail("non-finite values" + (" (the reference has the same)" if same else ""))
-        return "fail"
-    entry.autograd_rel_err = norm_rel_err(a, b, floor_abs)
-    entry.autograd_max_elem_err = elem_rel_err(a, b, tol.floor, floor_abs)
-    noise = np.zeros_like(b) if noise is None else np.asarray(noise, np.float64)
     with np.errstate(all="ignore"):
-        diff = np.where(a == b, 0.0, np.abs(a - b))
-        allow = (ROUNDING_FACTOR * (np.max(np.abs(noise)) if b.size else 0.0) + ulp_scale
-                 + (0.0 if bound is None else np.asarray(bound, np.float64)))
-        allow = np.broadcast_to(allow, b.shape)
-        within_rounding = bool(np.all(diff <= allow))
-        at_rounding = bool(np.all(np.abs(b) <= allow) and np.all(np.abs(a) <= 2 * allow))
+        d = np.abs(np.subtract(a, b))  # |a - b|: the one difference every measure reads
+        worst = float(np.max(d)) if d.size else 0.0
+    if not np.isfinite(worst):  # a NaN/Inf on either side: the careful, slower path
+        return _nonfinite_decision(entry, a, b, tol, floor_abs, noise, ulp_scale, strict, bound)
+    with np.errstate(all="ignore"):  # huge/tiny values: inf or 0, never an exception
+        entry.autograd_rel_err, entry.autograd_max_elem_err, peak_a, peak_b = _errors(
+            a, b, d, tol.floor, floor_abs)
+    noise_max = float(np.max(np.abs(noise))) if noise is not None and np.size(noise) else 0.0
+    allow = ROUNDING_FACTOR * noise_max + ulp_scale  # the scalar part of the allowance
+    if bound is None:
+        within_rounding = worst <= allow
+        at_rounding = peak_b <= allow and peak_a <= 2 * allow
+    else:
+        bound = np.asarray(bound, np.float64)
+        within_rounding = bool(np.all(d <= bound + allow))
+        at_rounding = (within_rounding and peak_b <= allow + float(np.max(bound))
+                       and bool(np.all(np.abs(b) <= bound + allow))
+                       and bool(np.all(np.abs(a) <= 2 * (bound + allow))))
     if at_rounding and within_rounding:
         return "rounding"
     relative = (not strict) and tol.passes(entry.autograd_rel_err, entry.autograd_max_elem_err)
     if relative or within_rounding:
         return "pass"
     entry.fail()
+    return "fail"
+
+
+def _errors(a, b, d, floor: float, floor_abs: float) -> tuple[float, float, float, float]:
+    """``norm_rel_err``, ``elem_rel_err`` (``compare.check.tolerances``), ``max|a|`` and
+    ``max|b|`` of finite ``a``, ``b`` with ``d = |a - b|``, in a few passes over the arrays
+    (the large weights of a big model make this the judge's own main cost)."""
+    if not d.size:
+        return 0.0, 0.0, 0.0, 0.0
+    peak_a = max(float(np.max(a)), -float(np.min(a)))
+    peak_b = max(float(np.max(b)), -float(np.min(b)))
+    norm = float(np.linalg.norm(d.ravel()) / max(np.linalg.norm(b.ravel()), floor_abs, TINY))
+    denom = np.abs(a, out=np.empty_like(a))  # an array also for 0-d a, for out= below
+    denom += np.abs(b)
+    np.maximum(denom, max(floor * max(peak_a, peak_b), floor_abs, TINY), out=denom)
+    return norm, float(np.max(np.divide(d, denom, out=denom))), peak_a, peak_b
+
+
+def _nonfinite_decision(entry, a, b, tol, floor_abs, noise, ulp_scale, strict, bound) -> str:
+    """``autograd_decision`` where ``a`` or ``b`` holds a NaN or an infinity."""
+    if not np.all(np.isfinite(a)):  # a NaN/Inf gradient is useless even if torch agrees
+        same = np.array_equal(a, b, equal_nan=True)
+        entry.fail("non-finite values" + (" (the reference has the same)" if same else ""))
+        return "fail"
+    entry.autograd_rel_err = norm_rel_err(a, b, floor_abs)
+    entry.autograd_max_elem_err = elem_rel_err(a, b, tol.floor, floor_abs)
+    entry.fail("the reference has non-finite values")
     return "fail"
 
 
@@ -112,7 +144,8 @@ def fd_decision(entry: Entry, res, tol, floor_abs: float) -> str | None:
 
 def largest(arrays) -> float:
     """The largest absolute entry over several arrays (0 for none)."""
-    return max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
+    return max((max(float(np.max(a)), -float(np.min(a))) for a in arrays if np.size(a)),
+               default=0.0)  # max and min: no |a| temporary (a NaN stays NaN)
 
 
 def scalar(value) -> float | np.ndarray:

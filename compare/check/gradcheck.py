@@ -29,18 +29,14 @@ a user's own code. All three go through ``compare.check.core.judge`` and return 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from compare.check import fd_plan
 from compare.check.core import REPEAT_NOTE, Side, judge
 from compare.check.diagnose import diagnose_layers
-from compare.check.finite_diff import (
-    MAX_COORDS,
-    N_DIRECTIONS,
-    finite_differences,
-    settled_within,
-)
 from compare.check.report import Entry, GradReport, settle
-from compare.check.tolerances import FINITE_DIFF
 from compare.check.twin import (
     bounded,
     clamped_rows,
@@ -51,10 +47,10 @@ from compare.check.twin import (
     twin_for,
     twin_reference,
 )
+from compare.check.wide import Float32Only, as_float64, float64_hand, in_both, require_float64
 from compare.transfer import dtype_name
 from handmade.mlp import check_finite_params
 
-JOINT_WORK = 10**6  # batch x parameters beyond which fd="auto" goes along one joint direction
 FIRST_NOTE = ("autograd disagrees with the first call (a fresh model, the batch in reversed "
               "order), not with a later one: state set up by the first call?")
 CLAMP_NOTE = ("torch's BCELoss clamps p(1 - p) at 1e-12 in its gradient, and some outputs "
@@ -150,8 +146,8 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
             ``device`` from ``hand``'s spec.
         device: where the built twin runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
         fd: ``"auto"``, ``"coords"``, ``"directions"`` or ``None`` (no finite differences).
-            ``"auto"``: every coordinate up to ``MAX_COORDS`` parameters, 8 random
-            directions per tensor up to ``JOINT_WORK`` (batch x parameters), beyond that
+            ``"auto"``: every coordinate up to ``fd_plan.MAX_COORDS`` parameters, 8 random
+            directions per tensor up to ``fd_plan.JOINT_WORK`` (batch x parameters), beyond that
             one direction through all of them, and per tensor where autograd disagrees.
         fd_seed: seeds the random directions.
 
@@ -160,6 +156,34 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     """
     if fd not in (None, "auto", "coords", "directions"):
         raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
+    if _model_dtype(hand) == "float32":  # logic in float64, rounding in float32: wide.py
+        return in_both(lambda with_fd: _check(hand, X, y, torch_model, device,
+                                              fd if with_fd else None, fd_seed),
+                       lambda: _check_float64(hand, X, y, torch_model, device, fd, fd_seed),
+                       "a float64 copy of the model")
+    return _check(hand, X, y, torch_model, device, fd, fd_seed)
+
+
+def _check_float64(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
+    """The check of a float64 copy of a float32 ``hand`` (``Float32Only`` if it cannot run)."""
+    wide, X64 = float64_hand(hand), as_float64(np.asarray(X))
+    if torch_model is not None:
+        try:
+            torch_model = copy.deepcopy(torch_model).double()
+        except Exception as exc:
+            raise Float32Only(f"a float64 copy of torch_model failed: {exc}") from None
+    try:
+        require_float64(wide.loss_and_grads(X64, y)[1], "loss_and_grads")
+    except Float32Only:
+        raise
+    except Exception as exc:
+        raise Float32Only(f"loss_and_grads raised {type(exc).__name__} in float64: "
+                          f"{exc}") from None
+    return _check(wide, X64, y, torch_model, device, fd, fd_seed)
+
+
+def _check(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
+    """``check_gradients`` in the model's own dtype."""
     dtype = _model_dtype(hand)
     twin = twin_for(hand, torch_model, device)
     ref = twin_reference(hand, twin, X, y, dtype)
@@ -184,8 +208,8 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
                  if deltas is not None else None)
 
     usable = all(k in grads and np.shape(grads[k]) == g.shape for k, g in ref.grads.items())
-    plan = None if fd is None or not usable else _fd_plan(fd, hand.params, len(X))
-    fd_results, fd_error = _differences(hand, X, y, grads, plan, fd_seed, dtype)
+    plan = None if fd is None or not usable else fd_plan.plan(fd, hand.params, len(X))
+    fd_results, fd_error = fd_plan.differences(hand, X, y, grads, plan, fd_seed, dtype)
     joint = fd_results.pop("*", None) if fd_results is not None else None
 
     def judged(fd_results, hand_side=hand_side) -> GradReport:
@@ -199,13 +223,13 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     missing = [e.name for e in report.entries if e.kind == "param" and e.status == "fail"
                and fd_results is not None and e.name in grads and e.name not in fd_results]
     if missing and fd_error is None:  # where autograd disagrees, finite differences tell
-        more, fd_error = _differences(hand, X, y, {k: grads[k] for k in missing},
+        more, fd_error = fd_plan.differences(hand, X, y, {k: grads[k] for k in missing},
                                       "directions", fd_seed, dtype)
         if more:
             fd_results = {**fd_results, **more}
             report = judged(fd_results)
     if joint is not None:
-        report.notes.append(_joint_note(joint, fd_results, len(grads)))
+        report.notes.append(fd_plan.joint_note(joint, fd_results, len(grads)))
     if saturated is not None:
         report.notes.append(f"deltas compared on the {int((~saturated).sum())} of {len(X)} "
                             "samples where torch's bce clamp is not active")
@@ -245,51 +269,6 @@ def assert_gradients_match(hand, X, y, *, allow_inconclusive=False, **kwargs) ->
     silently); ``allow_inconclusive=True`` accepts the latter with a warning.
     """
     return settle(check_gradients(hand, X, y, **kwargs), allow_inconclusive)
-
-
-def _fd_plan(fd: str, params: dict, m: int) -> str:
-    """How ``fd="auto"`` differences ``params``: every coordinate up to ``MAX_COORDS``
-    values; 8 random directions per tensor while one loss evaluation is small (batch x
-    values up to ``JOINT_WORK``), where they cost little next to the rest of the check;
-    beyond, one joint direction (two evaluations, where gradcheck's fast mode takes two per
-    tensor), and per tensor only where it, or autograd, disagrees: autograd is the sharp
-    reference here, finite differences the second one."""
-    n = sum(np.size(p) for p in params.values())
-    if fd != "auto":
-        return fd
-    return "coords" if n <= MAX_COORDS else "directions" if m * n <= JOINT_WORK else "joint"
-
-
-def _differences(hand, X, y, grads, plan, seed, dtype):
-    """``(results, error entry)``: finite differences by ``plan`` (None: none), the 2h step
-    only where ``D(h)`` disagrees. A joint difference that the tolerance passes comes back
-    as ``{"*": result}``; one that it does not, with each tensor's own differences."""
-    if plan is None:
-        return None, None
-    settled = settled_within(FINITE_DIFF[dtype])
-    try:
-        if plan == "joint":
-            joint = finite_differences(hand, X, y, grads, method="joint", seed=seed)
-            if settled({"*": joint}):
-                return {"*": joint}, None
-            # per tensor: where it disagrees, as many directions as ever; where every step
-            # length crossed a kink (a relu unit within 1e-9 of 0), one each, as gradcheck
-            plan = "directions" if joint.fd.size else "one"
-        return finite_differences(hand, X, y, grads, seed=seed, settled=settled,
-                                  method="directions" if plan == "one" else plan,
-                                  n_directions=1 if plan == "one" else N_DIRECTIONS), None
-    except Exception as exc:  # the loss failed at a perturbed point: report, go on
-        return None, Entry("finite differences", "loss", None, status="fail",
-                           note=f"raised {type(exc).__name__}: {exc}")
-
-
-def _joint_note(joint, results: dict, n_tensors: int) -> str:
-    """What the joint difference found, in words."""
-    err = float(np.abs(joint.fd - joint.predicted)[0] / max(abs(joint.fd[0]), 1e-300))
-    per_tensor = (f"; differenced per tensor where autograd disagrees: {sorted(results)}"
-                  if results else "")
-    return (f"finite differences along one direction through all {n_tensors} tensors agree "
-            f"with the hand gradient (relative difference {err:.1e}){per_tensor}")
 
 
 def _layer_of(key: str) -> int | None:

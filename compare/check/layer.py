@@ -29,6 +29,7 @@ from compare.check.validate import (
     check_unchanged,
     snapshot,
 )
+from compare.check.wide import Float32Only, as_float64, in_both, require_float64
 
 
 def _forward(forward, values):
@@ -111,7 +112,33 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
         raise ValueError("nothing to compare with: give torch_fn, or leave fd on")
     grad_names = [k for k in inputs if k not in no_grad]
     dev = device_of(device)
+    run = (forward, backward, torch_fn, grad_names, seed, dev, kinks)
+    if any(inputs[k].dtype == np.float32 for k in grad_names):  # see compare.check.wide
+        return in_both(lambda with_fd: _check_layer(*run, inputs, fd if with_fd or torch_fn
+                                                    is None else None),
+                       lambda: _float64_layer(*run, inputs, fd),
+                       "float64 copies of the inputs")
+    return _check_layer(*run, inputs, fd)
 
+
+def _float64_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, inputs, fd):
+    """The check on float64 copies of the inputs (``Float32Only`` if the layer cannot)."""
+    wide = {k: as_float64(v) for k, v in inputs.items()}
+    try:
+        outs, cache = _forward(forward, wide.values())
+        grads = as_grad_dict(backward(tuple(np.zeros_like(o) for o in outs) if len(outs) > 1
+                                      else np.zeros_like(outs[0]), cache), grad_names,
+                             "backward")
+    except Exception as exc:
+        raise Float32Only(f"forward or backward raised {type(exc).__name__} on float64 "
+                          f"inputs: {exc}") from None
+    require_float64({k: v for k, v in grads.items() if k in grad_names}, "backward")
+    return _check_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, wide, fd)
+
+
+def _check_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, inputs,
+                 fd) -> GradReport:
+    """``check_layer`` in the inputs' own dtype."""
     before = snapshot(inputs)
     outs, cache = _forward(forward, inputs.values())
     rng = np.random.default_rng(seed)

@@ -33,6 +33,7 @@ from compare.check.validate import (
     check_unchanged,
     snapshot,
 )
+from compare.check.wide import Float32Only, as_float64, float64_params, in_both, require_float64
 
 FD_STEP_FLOAT32 = 5e-3  # float32's optimal central-difference step, eps^(1/3) ~ 4.9e-3
 
@@ -114,6 +115,32 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
     if torch_loss is None and fd is None:
         raise ValueError("nothing to compare with: give torch_loss, or leave fd on")
     dev = device_of(device)
+    run = (loss_and_grads, y, torch_loss, seed, dev, kinks)
+    if _dtype_of(params) == "float32":  # see compare.check.wide
+        return in_both(lambda with_fd: _check_model(params, X, *run, fd if with_fd or torch_loss
+                                                    is None else None),
+                       lambda: _float64_model(params, X, *run, fd),
+                       "float64 copies of params")
+    return _check_model(params, X, *run, fd)
+
+
+def _float64_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks, fd):
+    """The check with ``params``' arrays swapped for float64 copies (``Float32Only`` if the
+    code cannot run so: it casts, or keeps its own references to the arrays)."""
+    X64 = as_float64(np.asarray(X)) if isinstance(X, np.ndarray) else X
+    with float64_params(params):
+        try:
+            grads = _unpack(loss_and_grads(X64, y), "loss_and_grads")[1]
+        except Exception as exc:
+            raise Float32Only(f"loss_and_grads raised {type(exc).__name__} with float64 "
+                              f"params: {exc}") from None
+        require_float64(grads, "loss_and_grads")
+        return _check_model(params, X64, loss_and_grads, y, torch_loss, seed, dev, kinks, fd)
+
+
+def _check_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks,
+                 fd) -> GradReport:
+    """``check_model`` in ``params``' own dtype."""
     before, data_before = snapshot(params), snapshot({"X": X, "y": y})
     loss, grads, inter = _unpack(loss_and_grads(X, y), "loss_and_grads")
     check_unchanged(before, params, "params", "loss_and_grads")

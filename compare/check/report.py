@@ -71,6 +71,7 @@ class GradReport:
     fd_method: str | None = None
     references: list[str] = field(default_factory=lambda: ["autograd", "fd"])
     notes: list[str] = field(default_factory=list)
+    float64: GradReport | None = None  # float32 code: its check in float64 (compare.check.wide)
 
     @property
     def verdict(self) -> str:

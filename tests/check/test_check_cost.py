@@ -13,7 +13,7 @@ import pytest
 
 import handmade
 from compare import check_gradients
-from compare.check import gradcheck
+from compare.check import fd_plan, gradcheck
 from compare.check.finite_diff import (
     finite_differences,
     joint_difference,
@@ -85,8 +85,8 @@ def large(slip=None, loss="cross_entropy", acts=("relu", "identity"), seed=0):
 ], ids=["coords", "matrix-30-40-20-5", "bench-784", "bench-1024"])
 def test_auto_plan(sizes, m, plan):
     params = {f"p{i}": np.zeros((o, n)) for i, (n, o) in enumerate(zip(sizes, sizes[1:]))}
-    assert gradcheck._fd_plan("auto", params, m) == plan
-    assert gradcheck._fd_plan("directions", params, m) == "directions"  # asked for: kept
+    assert fd_plan.plan("auto", params, m) == plan
+    assert fd_plan.plan("directions", params, m) == "directions"  # asked for: kept
 
 
 def test_a_correct_large_model_costs_one_twin_run_two_calls_two_losses():

@@ -166,7 +166,8 @@ def test_corpus_verdicts():
 def test_on_kink_configs_leave_the_crossing_steps_out():
     for case in (c for c in CASES if c.kink):
         report = report_of(case)
-        assert report.entry("layers.0.bias").fd_kinks >= 1, f"{case.id}\n{report}"
+        differenced = report.float64 or report  # float32: differences run in the float64 check
+        assert differenced.entry("layers.0.bias").fd_kinks >= 1, f"{case.id}\n{report}"
 
 
 def test_the_corpus_covers_what_it_promises():

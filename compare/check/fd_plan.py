@@ -1,0 +1,67 @@
+"""How ``check_gradients`` spends its finite differences: the plan, the runs, the note.
+
+``fd="auto"`` picks, by the model's size (``plan``): every coordinate up to ``MAX_COORDS``
+values; 8 random directions per tensor while one loss evaluation is small (batch x values
+up to ``JOINT_WORK``); beyond, one joint direction through all tensors, and per tensor only
+where it, or autograd, disagrees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compare.check.finite_diff import (
+    MAX_COORDS,
+    N_DIRECTIONS,
+    finite_differences,
+    settled_within,
+)
+from compare.check.report import Entry
+from compare.check.tolerances import FINITE_DIFF
+
+JOINT_WORK = 10**6  # batch x parameters beyond which fd="auto" goes along one joint direction
+
+
+def plan(fd: str, params: dict, m: int) -> str:
+    """How ``fd="auto"`` differences ``params``: every coordinate up to ``MAX_COORDS``
+    values; 8 random directions per tensor while one loss evaluation is small (batch x
+    values up to ``JOINT_WORK``), where they cost little next to the rest of the check;
+    beyond, one joint direction (two evaluations, where gradcheck's fast mode takes two per
+    tensor), and per tensor only where it, or autograd, disagrees: autograd is the sharp
+    reference here, finite differences the second one."""
+    n = sum(np.size(p) for p in params.values())
+    if fd != "auto":
+        return fd
+    return "coords" if n <= MAX_COORDS else "directions" if m * n <= JOINT_WORK else "joint"
+
+
+def differences(hand, X, y, grads, plan, seed, dtype):
+    """``(results, error entry)``: finite differences by ``plan`` (None: none), the 2h step
+    only where ``D(h)`` disagrees. A joint difference that the tolerance passes comes back
+    as ``{"*": result}``; one that it does not, with each tensor's own differences."""
+    if plan is None:
+        return None, None
+    settled = settled_within(FINITE_DIFF[dtype])
+    try:
+        if plan == "joint":
+            joint = finite_differences(hand, X, y, grads, method="joint", seed=seed)
+            if settled({"*": joint}):
+                return {"*": joint}, None
+            # per tensor: where it disagrees, as many directions as ever; where every step
+            # length crossed a kink (a relu unit within 1e-9 of 0), one each, as gradcheck
+            plan = "directions" if joint.fd.size else "one"
+        return finite_differences(hand, X, y, grads, seed=seed, settled=settled,
+                                  method="directions" if plan == "one" else plan,
+                                  n_directions=1 if plan == "one" else N_DIRECTIONS), None
+    except Exception as exc:  # the loss failed at a perturbed point: report, go on
+        return None, Entry("finite differences", "loss", None, status="fail",
+                           note=f"raised {type(exc).__name__}: {exc}")
+
+
+def joint_note(joint, results: dict, n_tensors: int) -> str:
+    """What the joint difference found, in words."""
+    err = float(np.abs(joint.fd - joint.predicted)[0] / max(abs(joint.fd[0]), 1e-300))
+    per_tensor = (f"; differenced per tensor where autograd disagrees: {sorted(results)}"
+                  if results else "")
+    return (f"finite differences along one direction through all {n_tensors} tensors agree "
+            f"with the hand gradient (relative difference {err:.1e}){per_tensor}")
