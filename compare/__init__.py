@@ -20,6 +20,9 @@ _LAZY = {
     "assert_layer_match": "compare.check.layer",
     "GradReport": "compare.check.report",
     "Entry": "compare.check.report",
+    "CheckFailed": "compare.check.report",
+    "load_case": "compare.check.replay",
+    "replay": "compare.check.replay",
     "Spec": "compare.spec",
     "build_twins": "compare.spec",
     "hand_to_torch": "compare.transfer",
@@ -28,7 +31,8 @@ _LAZY = {
 }
 
 __all__ = ["check_gradients", "assert_gradients_match", "check_model", "assert_model_match",
-           "check_layer", "assert_layer_match", "GradReport", "Entry",
+           "check_layer", "assert_layer_match", "GradReport", "Entry", "CheckFailed",
+           "load_case", "replay",
            "Spec", "build_twins", "hand_to_torch", "torch_to_hand"]
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from compare.check import fd_plan
 from compare.check.core import REPEAT_NOTE, Side, judge
 from compare.check.diagnose import diagnose_layers
+from compare.check.replay import gradients_case
 from compare.check.report import Entry, GradReport, settle
 from compare.check.twin import (
     bounded,
@@ -157,11 +158,16 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     if fd not in (None, "auto", "coords", "directions"):
         raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
     if _model_dtype(hand) == "float32":  # logic in float64, rounding in float32: wide.py
-        return in_both(lambda with_fd: _check(hand, X, y, torch_model, device,
-                                              fd if with_fd else None, fd_seed),
-                       lambda: _check_float64(hand, X, y, torch_model, device, fd, fd_seed),
-                       "a float64 copy of the model")
-    return _check(hand, X, y, torch_model, device, fd, fd_seed)
+        report = in_both(lambda with_fd: _check(hand, X, y, torch_model, device,
+                                                fd if with_fd else None, fd_seed),
+                         lambda: _check_float64(hand, X, y, torch_model, device, fd, fd_seed),
+                         "a float64 copy of the model")
+    else:
+        report = _check(hand, X, y, torch_model, device, fd, fd_seed)
+    if not report.ok:  # kept for report.save (a passing check costs no copy)
+        report.case = gradients_case(hand, X, y, device=device, fd=fd, fd_seed=fd_seed,
+                                     torch_model=torch_model)
+    return report
 
 
 def _check_float64(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:

@@ -18,6 +18,7 @@ import torch
 
 from compare.check.core import Side, judge, mark_repeats
 from compare.check.finite_diff import perturb_in_place, signature_of
+from compare.check.replay import layer_case
 from compare.check.report import GradReport, settle
 from compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
 from compare.check.validate import (
@@ -114,11 +115,15 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
     dev = device_of(device)
     run = (forward, backward, torch_fn, grad_names, seed, dev, kinks)
     if any(inputs[k].dtype == np.float32 for k in grad_names):  # see compare.check.wide
-        return in_both(lambda with_fd: _check_layer(*run, inputs, fd if with_fd or torch_fn
-                                                    is None else None),
-                       lambda: _float64_layer(*run, inputs, fd),
-                       "float64 copies of the inputs")
-    return _check_layer(*run, inputs, fd)
+        report = in_both(lambda with_fd: _check_layer(*run, inputs, fd if with_fd or torch_fn
+                                                      is None else None),
+                         lambda: _float64_layer(*run, inputs, fd),
+                         "float64 copies of the inputs")
+    else:
+        report = _check_layer(*run, inputs, fd)
+    if report.case is not None:  # the settings as given (the float32 run may skip fd)
+        report.case.meta |= {"fd": fd, "no_grad": list(no_grad)}
+    return report
 
 
 def _float64_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, inputs, fd):
@@ -176,6 +181,8 @@ def _check_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, inpu
                    device=str(dev) if ref is not None else "cpu", kind="input",
                    value_name="output", fd_method=method)
     mark_repeats(report, hand.grads, again)
+    if not report.ok:  # kept for report.save, with the upstream gradient drawn
+        report.case = layer_case(inputs, douts, no_grad=(), seed=seed, fd=fd, device=dev)
     return report
 
 

@@ -23,6 +23,7 @@ import torch
 
 from compare.check.core import Side, judge, mark_repeats
 from compare.check.finite_diff import FD_STEP, perturb_in_place, signature_of
+from compare.check.replay import model_case
 from compare.check.report import GradReport, settle
 from compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
 from compare.check.validate import (
@@ -117,11 +118,15 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
     dev = device_of(device)
     run = (loss_and_grads, y, torch_loss, seed, dev, kinks)
     if _dtype_of(params) == "float32":  # see compare.check.wide
-        return in_both(lambda with_fd: _check_model(params, X, *run, fd if with_fd or torch_loss
-                                                    is None else None),
-                       lambda: _float64_model(params, X, *run, fd),
-                       "float64 copies of params")
-    return _check_model(params, X, *run, fd)
+        report = in_both(lambda with_fd: _check_model(params, X, *run, fd if with_fd or
+                                                      torch_loss is None else None),
+                         lambda: _float64_model(params, X, *run, fd),
+                         "float64 copies of params")
+    else:
+        report = _check_model(params, X, *run, fd)
+    if not report.ok:  # kept for report.save
+        report.case = model_case(params, X, y, seed=seed, fd=fd, device=dev)
+    return report
 
 
 def _float64_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks, fd):

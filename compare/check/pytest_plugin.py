@@ -4,7 +4,10 @@
   name and the test's name with its parameters (so every run draws the same numbers,
   whatever folder pytest runs from) or from ``--handgrad-seed N``;
 * ``handgrad_seed``: that seed, as an int;
-* on failure, the report names the seed and the command-line option that replays it.
+* on failure, the report names the seed and the command-line option that replays it;
+* a test that fails in an ``assert_...`` function gets its check saved
+  (``report.save``) under ``.handgrad/replays/`` of the rootdir, or ``--handgrad-replays
+  DIR`` (``--handgrad-replays ''``: none saved), and the report says where and how to rerun it.
 
 The ``assert_...`` functions of ``compare`` raise ``AssertionError`` whose message is the
 report table, so a failing check reads as the table in pytest's output. This module
@@ -13,12 +16,15 @@ imports NumPy and pytest only: it loads with every pytest run in the environment
 
 from __future__ import annotations
 
+import re
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 SEED_KEY = pytest.StashKey[int]()
+REPLAYS = ".handgrad/replays"  # under the rootdir
 
 
 def pytest_addoption(parser):
@@ -26,6 +32,9 @@ def pytest_addoption(parser):
     group.addoption("--handgrad-seed", type=int, default=None, metavar="N",
                     help="seed every handgrad_rng with N (default: a seed derived from each "
                          "test's id, printed when the test fails)")
+    group.addoption("--handgrad-replays", default=None, metavar="DIR",
+                    help=f"where a failing assert_... check is saved for replay (default: "
+                         f"{REPLAYS} under the rootdir; '' saves none)")
 
 
 def _seed_for(config, node) -> int:
@@ -60,3 +69,22 @@ def pytest_runtest_makereport(item, call):
     if report.failed and seed is not None:
         report.sections.append(("handgrad", f"handgrad_rng seed {seed}: replay with "
                                             f"pytest '{item.nodeid}' --handgrad-seed {seed}"))
+    failed_check = getattr(call.excinfo.value, "report", None) if call.excinfo else None
+    if report.failed and getattr(failed_check, "case", None) is not None:
+        report.sections.append(("handgrad", _save(item, failed_check)))
+
+
+def _save(item, check) -> str:
+    """Save the failing check of ``item``; the line that says where and how to rerun it."""
+    folder = item.config.getoption("--handgrad-replays")
+    if folder == "":
+        return "failing check not saved (--handgrad-replays '')"
+    folder = Path(folder) if folder is not None else item.config.rootpath / REPLAYS
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_")[:150]
+    try:
+        npz, meta = check.save(folder / name)
+    except Exception as exc:  # saving must not hide the failure itself
+        return f"failing check not saved: {type(exc).__name__}: {exc}"
+    how = (f"rerun: handgrad verify --replay {meta}" if check.case.door == "check_gradients"
+           else f"its arrays and settings: compare.load_case({str(meta)!r})")
+    return f"failing check saved to {npz} and {meta.name}; {how}"

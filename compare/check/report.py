@@ -72,6 +72,7 @@ class GradReport:
     references: list[str] = field(default_factory=lambda: ["autograd", "fd"])
     notes: list[str] = field(default_factory=list)
     float64: GradReport | None = None  # float32 code: its check in float64 (compare.check.wide)
+    case: object = None  # what was checked (compare.check.replay.Case), for save()
 
     @property
     def verdict(self) -> str:
@@ -121,6 +122,13 @@ class GradReport:
                  **{k: v for k, v in asdict(e).items() if k != "name"}}
                 for e in self.entries]
 
+    def save(self, path):
+        """Write this check as ``<path>.npz`` (arrays) and ``<path>.json`` (settings, table,
+        figures, tolerances, versions), no pickle; returns both paths. Rerun a saved
+        ``check_gradients`` with ``handgrad verify --replay <path>`` (``compare.check.replay``)."""
+        from compare.check.replay import save
+        return save(self, path)
+
     def describe_references(self) -> str:
         refs = [REFERENCE_NAMES[r] + (f" ({self.fd_method})" if r == "fd" and self.fd_method
                                       else "") for r in self.references]
@@ -157,12 +165,21 @@ class GradReport:
     __repr__ = __str__
 
 
+class CheckFailed(AssertionError):
+    """What the ``assert_...`` functions raise: the message is the table, ``.report`` the
+    report (handgrad's pytest plugin saves it for replay)."""
+
+    def __init__(self, report: GradReport):
+        super().__init__("\n" + str(report))
+        self.report = report
+
+
 def settle(report: GradReport, allow_inconclusive: bool = False) -> GradReport:
     """What every ``assert_...`` does: raise AssertionError with the table on ``"fail"`` and
     on ``"inconclusive"`` (unless ``allow_inconclusive``: then a warning); return the report."""
     __tracebackhide__ = True  # pytest shows the caller's line and the table, not this frame
     if report.verdict == "fail" or (report.verdict == "inconclusive" and not allow_inconclusive):
-        raise AssertionError("\n" + str(report))
+        raise CheckFailed(report)
     if report.verdict == "inconclusive":
         warnings.warn("gradient check inconclusive (allowed): " + "; ".join(
             f"{e.name}: {e.reason}" for e in report.entries if e.status == "inconclusive"),
