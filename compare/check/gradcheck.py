@@ -16,11 +16,15 @@ output whose delta disagrees (its index ``l`` as in ``layers.{l}``), which local
 raises, or returns missing or misshapen gradients, is reported, not raised.
 
 The work goes where it tells something (``handgrad bench`` times it against gradcheck's
-fast mode: 0.66x on 784-256-256-10, 0.95-1.02x on 1024-500-10 when measured): one twin
-run, whose rounding ``term_bounds`` bounds without a second one; two hand calls, the
-judged one after another batch, and a third only where the check fails, to tell a call
-that keeps state; finite differences along one joint direction for large models, per
-tensor where autograd disagrees, with the 2h error estimate only where ``D(h)`` does.
+fast mode; docs/benchmarks.md quotes the run): one twin run (the twin built from a spec
+is kept for the next check of that spec in the thread), whose rounding ``term_bounds``
+bounds; two hand calls, the judged one after another batch, and a third only where the
+check fails; finite differences along one joint direction for large models, per tensor
+where autograd disagrees. A float32 model is checked in float64 too (``wide.py``).
+
+Threads: the check holds a handmade model's ``lock`` from start to end (other threads'
+passes on it wait); a model without one is refused at once (RuntimeError) while another
+thread checks it.
 
 This is the door for handmade models; ``check_model`` and ``check_layer`` are the doors for
 a user's own code. All three go through ``compare.check.core.judge`` and return the same
@@ -48,6 +52,7 @@ from compare.check.twin import (
     twin_for,
     twin_reference,
 )
+from compare.check.validate import checked_alone
 from compare.check.wide import Float32Only, as_float64, float64_hand, in_both, require_float64
 from compare.transfer import dtype_name
 from handmade.mlp import check_finite_params
@@ -157,17 +162,24 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     """
     if fd not in (None, "auto", "coords", "directions"):
         raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
-    if _model_dtype(hand) == "float32":  # logic in float64, rounding in float32: wide.py
-        report = in_both(lambda with_fd: _check(hand, X, y, torch_model, device,
-                                                fd if with_fd else None, fd_seed),
-                         lambda: _check_float64(hand, X, y, torch_model, device, fd, fd_seed),
-                         "a float64 copy of the model")
-    else:
-        report = _check(hand, X, y, torch_model, device, fd, fd_seed)
+    lock = getattr(hand, "lock", None)  # a handmade model: other threads' passes wait;
+    with lock if hasattr(lock, "__enter__") else checked_alone(  # else: one check at a time
+            getattr(hand, "params", hand), "the model's params"):
+        report = _check_either(hand, X, y, torch_model, device, fd, fd_seed)
     if not report.ok:  # kept for report.save (a passing check costs no copy)
         report.case = gradients_case(hand, X, y, device=device, fd=fd, fd_seed=fd_seed,
                                      torch_model=torch_model)
     return report
+
+
+def _check_either(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
+    """The check in the model's dtype, and float32 also in float64 (compare.check.wide)."""
+    if _model_dtype(hand) == "float32":  # logic in float64, rounding in float32
+        return in_both(lambda with_fd: _check(hand, X, y, torch_model, device,
+                                              fd if with_fd else None, fd_seed),
+                       lambda: _check_float64(hand, X, y, torch_model, device, fd, fd_seed),
+                       "a float64 copy of the model")
+    return _check(hand, X, y, torch_model, device, fd, fd_seed)
 
 
 def _check_float64(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:

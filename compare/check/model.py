@@ -32,6 +32,7 @@ from compare.check.validate import (
     check_names,
     check_requires_grad,
     check_unchanged,
+    checked_alone,
     snapshot,
 )
 from compare.check.wide import Float32Only, as_float64, float64_params, in_both, require_float64
@@ -117,16 +118,21 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
         raise ValueError("nothing to compare with: give torch_loss, or leave fd on")
     dev = device_of(device)
     run = (loss_and_grads, y, torch_loss, seed, dev, kinks)
-    if _dtype_of(params) == "float32":  # see compare.check.wide
-        report = in_both(lambda with_fd: _check_model(params, X, *run, fd if with_fd or
-                                                      torch_loss is None else None),
-                         lambda: _float64_model(params, X, *run, fd),
-                         "float64 copies of params")
-    else:
-        report = _check_model(params, X, *run, fd)
+    with checked_alone(params, "params"):  # one thread at a time on these arrays
+        report = _check_either(params, X, run, fd, torch_loss)
     if not report.ok:  # kept for report.save
         report.case = model_case(params, X, y, seed=seed, fd=fd, device=dev)
     return report
+
+
+def _check_either(params, X, run, fd, torch_loss) -> GradReport:
+    """The check in ``params``' dtype, and float32 also in float64 (compare.check.wide)."""
+    if _dtype_of(params) == "float32":
+        return in_both(lambda with_fd: _check_model(params, X, *run, fd if with_fd or
+                                                    torch_loss is None else None),
+                       lambda: _float64_model(params, X, *run, fd),
+                       "float64 copies of params")
+    return _check_model(params, X, *run, fd)
 
 
 def _float64_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks, fd):

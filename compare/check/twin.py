@@ -16,6 +16,7 @@ bounded or measured:
 from __future__ import annotations
 
 import copy
+import threading
 
 import numpy as np
 import torch
@@ -28,10 +29,27 @@ from handmade.losses import get_loss, prepare_labels
 SPEC_FIELDS = ("sizes", "activations", "loss", "reduction")
 
 
+_BUILT = threading.local()  # per thread: the last few twins built from a spec, reused
+KEEP_TWINS = 4
+
+
 def twin_for(hand, torch_model, device) -> torch.nn.Module:
-    """A float64 twin built from ``hand``'s spec, or ``torch_model`` checked against it."""
+    """A float64 twin built from ``hand``'s spec, or ``torch_model`` checked against it.
+
+    A built twin is kept for the next check of the same spec on the same device in the
+    same thread (its parameters are overwritten with ``hand``'s before every use, and its
+    gradients are zeroed by each ``loss_and_grads``): building one costs an initialization
+    of every weight, a tenth of a large model's check."""
     if torch_model is None:
-        return Spec.of(hand).torch(dtype="float64", device=device)
+        key, kept = (Spec.of(hand), str(device)), getattr(_BUILT, "twins", None)
+        if kept is None:
+            kept = _BUILT.twins = {}
+        if key not in kept:
+            twin = Spec.of(hand).torch(dtype="float64", device=device)
+            while len(kept) >= KEEP_TWINS:
+                kept.pop(next(iter(kept)))
+            kept[key] = twin
+        return kept[key]
     differ = [f"{f} {getattr(hand, f)!r} vs the twin's {getattr(torch_model, f)!r}"
               for f in SPEC_FIELDS if hasattr(hand, f) and hasattr(torch_model, f)
               and list(np.ravel(getattr(hand, f))) != list(np.ravel(getattr(torch_model, f)))]

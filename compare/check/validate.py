@@ -6,6 +6,9 @@ Each error names the argument, says what was expected and what came. These check
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 
 
@@ -96,3 +99,29 @@ def check_requires_grad(tensors: dict, what: str) -> None:
         if not t.requires_grad:
             raise ValueError(f"{what} {name!r} is not part of the autograd graph (detached, "
                              "or computed without the tensors given): it has no gradient")
+
+
+_CHECKING: dict[int, int] = {}  # id(params) -> the thread checking it now
+_CHECKING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def checked_alone(obj, what: str):
+    """Mark ``obj`` (a dict whose arrays a check perturbs in place) as being checked by this
+    thread; RuntimeError at once when another thread is checking it (its finite
+    differences would read this thread's perturbations, and the reverse)."""
+    me, key = threading.get_ident(), id(obj)
+    with _CHECKING_LOCK:
+        owner = _CHECKING.get(key)
+        if owner is not None and owner != me:
+            raise RuntimeError(f"{what} is being checked in another thread right now: a check "
+                               "perturbs its arrays in place, so two at once would read each "
+                               "other's perturbations; check one at a time, or give each "
+                               "thread its own copy")
+        _CHECKING[key] = me
+    try:
+        yield
+    finally:
+        if owner is None:  # the outermost check of this thread lets go
+            with _CHECKING_LOCK:
+                _CHECKING.pop(key, None)
