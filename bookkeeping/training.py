@@ -1,15 +1,22 @@
-"""The training loop's bookkeeping, written once for both twins: batches, history, rules.
+"""The training loop's bookkeeping, written once for both twins: history and stopping rules.
 
-A run is fed a batch-index sequence made once (``make_batches``): one list per epoch, each
-holding the row indices of every mini-batch, so that both twins can be fed the very same
-sequence. Batch size m gives plain gradient descent, 1 gives per-sample SGD.
+A run is fed a batch-index sequence made once (``make_batches``, in ``bookkeeping.batches``
+and re-exported here): one list of row-index arrays per epoch, made lazily, so that both
+twins can be fed the very same sequence.
 
-Stopping rules (``BaseTrainer``), checked in this order:
+``fit`` checks all of its data before the first step, identically on both sides: the
+shared checks of ``check_data`` (rows, one label per row, the first NaN/Inf named by row and
+column), then the twin's own (``_prepare``: dtype, columns, labels against the loss), for
+the held-out split too. A refusal leaves the parameters untouched.
+
+Stopping rules (``BaseTrainer``), checked in this order at every step:
 
 * divergence: a loss or gradient that is NaN or Inf, or a parameter that a step made NaN
-  or Inf, raises ``DivergenceError`` naming the step and the learning rate, never silently;
-  a parameter that is NaN/Inf before the first step is bad input instead (the model's
-  ``NonFiniteParameterError``, a ValueError, passes through);
+  or Inf, raises ``DivergenceError`` naming the step, the epoch and the learning rate,
+  never silently; a parameter that is NaN/Inf before the first step is bad input instead
+  (the model's ``NonFiniteParameterError``, a ValueError, passes through). So does a loss
+  that grows beyond ``divergence_factor`` times the first step's loss (default
+  ``DIVERGENCE_FACTOR`` = 1e3; None turns that rule off): see ``DIVERGENCE_FACTOR``;
 * gradient norm: a step whose gradient norm ``sqrt(Σ_k ‖g_k‖²)`` is below ``grad_tol`` is
   not taken, and the run stops ("grad_norm"); with full batches this is the true gradient;
 * early stopping: after each epoch the loss on a held-out split is compared with the best
@@ -17,9 +24,10 @@ Stopping rules (``BaseTrainer``), checked in this order:
   whenever a held-out split is monitored, the best parameters are restored at the end;
 * the number of epochs (``len(batches)``): "max_epochs".
 
-``handmade.Trainer`` and ``torch_ref.Trainer`` subclass ``BaseTrainer`` and supply only
-their own lines (see its docstring); none of the rules is written twice. This module
-imports neither twin, nor torch.
+A KeyboardInterrupt inside ``fit`` is raised again as ``KeyboardInterrupt("interrupted at
+epoch E, step S")``, S the step last begun. ``handmade.Trainer`` and ``torch_ref.Trainer``
+subclass ``BaseTrainer`` and supply only their own lines (see its docstring); none of the
+rules is written twice. This module imports neither twin, nor torch.
 """
 
 from __future__ import annotations
@@ -30,26 +38,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bookkeeping.batches import Batches, check_batch, check_data, make_batches
 from bookkeeping.errors import DivergenceError, NonFiniteParameterError
 
+__all__ = ["BaseTrainer", "Batches", "DIVERGENCE_FACTOR", "History", "check_batch",
+           "check_data", "check_rules", "make_batches"]
 
-def make_batches(n_samples: int, batch_size: int, epochs: int, seed: int = 0,
-                 shuffle: bool = True) -> list[list[np.ndarray]]:
-    """``epochs`` lists of index arrays covering ``range(n_samples)`` in batches.
-
-    Each epoch is a fresh seeded permutation (or the identity when ``shuffle`` is False)
-    cut into consecutive batches of ``batch_size``; the last one may be smaller.
-    """
-    for name, value in (("n_samples", n_samples), ("batch_size", batch_size),
-                        ("epochs", epochs)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(epochs):
-        order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
-        out.append([order[i:i + batch_size] for i in range(0, n_samples, batch_size)])
-    return out
+# The divergence rule's default: a loss above 1000 x the first step's loss is divergence.
+# Measured (handmade, float64, seed 0) on every dataset of compare/datasets.py with SGD,
+# momentum, Nesterov and Adam at the README's learning rates, full batches, 32 and per-sample
+# (batch 1): the largest loss of a normal run is 1.0 x the first in full batches and at most
+# 23 x with batch 1 (one sample's loss varies most); 1e3 leaves 40 x of room. A diverging run
+# with an unbounded loss passes it within steps: digits, Adam, lr 1e6: 4e6 x at step 2.
+# bce clamps log at -100, so its loss never exceeds 100 (~145 x its usual first loss ln 2):
+# a bce run that diverges into saturation is left to the other rules (or a smaller factor).
+DIVERGENCE_FACTOR = 1e3
 
 
 @dataclass
@@ -75,18 +78,28 @@ class BaseTrainer:
     * ``_lr()``: the learning rate, for ``DivergenceError``'s message;
     * ``_snapshot()`` / ``_restore(snapshot)``: copy the parameters / put a copy back;
     * ``val_loss(X, y)``: the loss on a held-out split, without gradients;
-    * ``_prepare(X, y)`` (default ``np.asarray``) and ``_index(idx, n_rows, epoch)``
-      (default ``check_batch``): ``fit``'s data and a batch's rows in the twin's arrays.
+    * ``_host(a)`` (default: ``a``): data that ``numpy.asarray`` can read, for ``check_data``;
+    * ``_prepare(X, y)`` (default ``np.asarray``): ``fit``'s data in the twin's arrays,
+      checked whole (dtype, columns, labels) before the first step; and ``_index(idx,
+      n_rows, epoch)`` (default ``check_batch``): a batch's rows in the twin's arrays.
+
+    ``divergence_factor`` (default ``DIVERGENCE_FACTOR``, None: off): a loss above this
+    many times the first step's loss (the first positive loss, if that one is 0) raises
+    ``DivergenceError`` with ``rule == "factor"``. One trainer per thread; the model's own
+    lock (``bookkeeping/threads.py``) guards the model.
     """
 
     def __init__(self, model, optimizer, *, patience: int | None = None,
-                 grad_tol: float | None = None):
-        check_rules(patience, grad_tol)
+                 grad_tol: float | None = None,
+                 divergence_factor: float | None = DIVERGENCE_FACTOR):
+        check_rules(patience, grad_tol, divergence_factor)
         self.model, self.optimizer = model, optimizer
         self.patience, self.grad_tol = patience, grad_tol
+        self.divergence_factor = divergence_factor
+        self.first_loss: tuple[int, float] | None = None  # (step, loss) the factor reads
         self.history = History()
         self.stop_reason: str | None = None
-        self._best_val, self._best, self._wait = math.inf, None, 0
+        self._best_val, self._best, self._wait, self._begun = math.inf, None, 0, 0
 
     # --- the protocol: each twin's Trainer supplies these --------------------------------
 
@@ -105,6 +118,9 @@ class BaseTrainer:
     def val_loss(self, X, y) -> float:
         raise NotImplementedError
 
+    def _host(self, a):
+        return a
+
     def _prepare(self, X, y):
         return np.asarray(X), np.asarray(y)
 
@@ -113,12 +129,26 @@ class BaseTrainer:
 
     # --- the rules -------------------------------------------------------------------------
 
-    def _divergence(self, what: str, step: int) -> DivergenceError:
-        return DivergenceError(what, step, self.history.epochs + 1, self._lr())
+    def _divergence(self, what: str, step: int, **rule) -> DivergenceError:
+        return DivergenceError(what, step, self.history.epochs + 1, self._lr(), **rule)
+
+    def _check_growth(self, loss: float, step: int) -> None:
+        """The factor rule: DivergenceError once ``loss > divergence_factor * first loss``."""
+        if self.first_loss is None:
+            if loss > 0:
+                self.first_loss = (step, loss)
+            return
+        factor = self.divergence_factor
+        at, first = self.first_loss
+        if factor is not None and loss > factor * first:
+            of = "the first step's loss" if at == 1 else f"the first nonzero loss (step {at})"
+            raise self._divergence(f"loss {loss:.3g}", step, rule="factor",
+                                   detail=f" grew beyond {factor:g} x {of} {first:.3g} "
+                                          f"(divergence_factor={factor:g})")
 
     def step(self, X, y) -> tuple[float, float]:
         """One optimizer step on the batch ``(X, y)``; returns (loss, gradient norm) before it."""
-        n = len(self.history.losses) + 1
+        n = self._begun = len(self.history.losses) + 1
         try:
             loss, grads = self.model.loss_and_grads(X, y)
         except NonFiniteParameterError as exc:
@@ -130,6 +160,7 @@ class BaseTrainer:
             raise self._divergence(f"the loss became {loss}", n)
         if not math.isfinite(grad_norm):
             raise self._divergence("the gradient became non-finite", n)
+        self._check_growth(loss, n)
         self.history.losses.append(loss)
         self.history.grad_norms.append(grad_norm)
         if self.grad_tol is not None and grad_norm < self.grad_tol:
@@ -162,58 +193,42 @@ class BaseTrainer:
         return self.history
 
     def fit(self, X, y, batches, X_val=None, y_val=None) -> History:
-        """Run every epoch of ``batches`` (from ``make_batches``) unless a rule stops it."""
+        """Run every epoch of ``batches`` (from ``make_batches``) unless a rule stops it.
+
+        All of ``X``, ``y`` (and ``X_val``, ``y_val``) are checked before the first step.
+        """
+        check_data(self._host(X), self._host(y))
+        if X_val is not None:
+            check_data(self._host(X_val), self._host(y_val), ("X_val", "y_val"))
+            X_val, y_val = self._prepare(X_val, y_val)
         X, y = self._prepare(X, y)
-        check_data(X, y)
-        for e, epoch in enumerate(batches, start=1):
-            for idx in epoch:
-                idx = self._index(idx, len(X), e)
-                self.step(X[idx], y[idx])
-                if self.stop_reason:
+        e = 0
+        try:
+            for e, epoch in enumerate(batches, start=1):
+                for idx in epoch:
+                    idx = self._index(idx, len(X), e)
+                    self.step(X[idx], y[idx])
+                    if self.stop_reason:
+                        break
+                if self.end_epoch(X_val, y_val):
                     break
-            if self.end_epoch(X_val, y_val):
-                break
+        except KeyboardInterrupt as exc:
+            raise KeyboardInterrupt(f"interrupted at epoch {e}, step {self._begun}") from exc
         return self.finish()
 
 
-def check_rules(patience, grad_tol) -> None:
-    """ValueError unless ``patience`` is None or an integer >= 1, ``grad_tol`` None or >= 0."""
+def check_rules(patience, grad_tol, divergence_factor=None) -> None:
+    """ValueError unless ``patience`` is None or an integer >= 1, ``grad_tol`` None or >= 0,
+    ``divergence_factor`` None or a finite number > 1."""
     if patience is not None and (isinstance(patience, bool) or
                                  not isinstance(patience, numbers.Integral) or patience < 1):
         raise ValueError(f"patience must be an integer >= 1 or None, got {patience!r}")
     if grad_tol is not None and not (isinstance(grad_tol, numbers.Real) and
                                      math.isfinite(grad_tol) and grad_tol >= 0):
         raise ValueError(f"grad_tol must be a finite number >= 0 or None, got {grad_tol!r}")
-
-
-def check_data(X, y) -> None:
-    """``fit``'s data: at least one row, and one label (row) of ``y`` per row of ``X``."""
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(f"X must hold at least one sample (row), got shape {tuple(X.shape)}")
-    if y.ndim == 0 or len(y) != len(X):
-        raise ValueError(f"y must have one label per row of X: X has {len(X)} rows, "
-                         f"y has shape {tuple(y.shape)}")
-
-
-def check_batch(idx, n_rows: int, epoch: int) -> np.ndarray:
-    """A batch of ``batches`` must index rows of X: a non-empty 1-D array of ints in [0, n).
-
-    Returns the batch as a NumPy array. (A torch tensor is brought to the CPU by
-    ``torch_ref.Trainer`` before it comes here: this module does not import torch.)
-    """
-    try:
-        idx = np.asarray(idx)
-    except (TypeError, ValueError):  # a ragged list, an object that is no array
-        raise TypeError(f"batches: each batch must be a 1-D array of integer row indices, got "
-                        f"{type(idx).__name__} in epoch {epoch}") from None
-    if idx.size == 0:
-        raise ValueError(f"batches: epoch {epoch} holds an empty batch; expected at least one "
-                         "row index per batch")
-    if idx.dtype.kind not in "iu" or idx.ndim != 1:
-        raise TypeError(f"batches: each batch must be a 1-D array of integer row indices, got "
-                        f"dtype {idx.dtype} and shape {idx.shape} in epoch {epoch}")
-    lo, hi = int(idx.min()), int(idx.max())
-    if lo < 0 or hi >= n_rows:
-        raise ValueError(f"batches: row indices must lie in [0, {n_rows}) (X has {n_rows} "
-                         f"rows), got {lo}..{hi} in epoch {epoch}")
-    return idx
+    if divergence_factor is not None and (
+            isinstance(divergence_factor, bool) or
+            not isinstance(divergence_factor, numbers.Real) or
+            not math.isfinite(divergence_factor) or divergence_factor <= 1):
+        raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
+                         f"{divergence_factor!r}")

@@ -5,10 +5,12 @@ the NumPy side; ``zero_grad``, forward, loss, ``backward``, ``torch.optim.SGD.st
 the torch side (no ``retain_grad``). The model is a sigmoid MLP with cross-entropy on
 logits (sigmoid output and bce for one output unit). The two twins are timed in blocks
 of at least ``block_s`` seconds, alternating which goes first, with a pause between
-blocks so that one side's spinning thread pool does not slow the other; a figure is the
-median over ``repeats`` blocks, after a warm-up. ``gemm_frac`` compares the handmade
-step's FLOP rate (the matrix products it really does: forward, dW, and dX for every layer
-but the first) with a 2048 x 2048 NumPy matmul timed in the same run.
+blocks so that one side's spinning thread pool does not slow the other. A record keeps
+every sample (``timing``: min, median, max; ``{side}_s`` is the median); every ratio is
+handmade / other, of the medians; ``noisy`` marks a spread max / min above
+``NOISY_SPREAD`` on either side (a busy machine: do not trust that ratio). ``gemm_frac``
+compares the handmade step's FLOP rate (the matrix products it really does: forward, dW,
+and dX for every layer but the first) with a 2048 x 2048 NumPy matmul timed in the same run.
 
 ``check_vs_gradcheck`` times ``compare.check_gradients`` against
 ``torch.autograd.gradcheck(fast_mode=True)`` on the same float64 loss (a relu MLP with
@@ -37,6 +39,7 @@ from torch_ref import TorchMLP
 CASES = [((3, 2, 1), 2), ((2, 3, 1), 4), ((64, 32, 10), 64), ((1024, 500, 10), 1),
          ((1024, 500, 10), 128), ((1024, 500, 10), 2048), ((784, 256, 256, 10), 256)]
 LR = 0.01
+NOISY_SPREAD = 1.5  # max / min of one side's samples above this: the record is noisy
 CHECK_CASES = [((784, 256, 256, 10), 256), ((1024, 500, 10), 128)]
 
 
@@ -84,19 +87,37 @@ def _block(step: Callable[[], None], n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def time_interleaved(hand_step, torch_step, *, repeats=5, block_s=0.2, pause_s=0.05):
-    """Median seconds per step of each side, in alternating blocks."""
-    for step in (hand_step, torch_step, hand_step, torch_step):
-        step()  # warm-up: caches, allocator, thread pools
-    per_step = max(_block(hand_step, 1), _block(torch_step, 1), 1e-7)
+def timing(name: str, samples) -> dict:
+    """``{name}_s`` (the median), ``{name}_min_s``, ``_median_s``, ``_max_s``, ``_samples_s``."""
+    med = statistics.median(samples)
+    return {f"{name}_s": med, f"{name}_min_s": min(samples), f"{name}_median_s": med,
+            f"{name}_max_s": max(samples), f"{name}_samples_s": list(samples)}
+
+
+def compared(a: str, a_samples, b: str, b_samples) -> dict:
+    """``timing`` of both sides, ``ratio`` = median a / median b, and ``noisy``: whether a
+    side's spread max / min exceeds ``NOISY_SPREAD``."""
+    rec = {**timing(a, a_samples), **timing(b, b_samples), "repeats": len(a_samples)}
+    spread = any(max(s) > NOISY_SPREAD * min(s) for s in (a_samples, b_samples))
+    return rec | {"ratio": rec[f"{a}_s"] / rec[f"{b}_s"], "noisy": spread}
+
+
+def time_interleaved(a_step, b_step, *, repeats=5, block_s=0.2, pause_s=0.05, warmup=2):
+    """Seconds per step of each side, one sample per block, in alternating blocks (a
+    block: at least ``block_s`` seconds of steps, one step when 0), after ``warmup``
+    steps of each: ``(a_samples, b_samples)``, ``repeats`` each."""
+    for _ in range(warmup):
+        a_step()  # warm-up: caches, allocator, thread pools
+        b_step()
+    per_step = max(_block(a_step, 1), _block(b_step, 1), 1e-7) if block_s > 0 else 1.0
     n = max(1, int(block_s / per_step))
-    hand, tor = [], []
+    a, b = [], []
     for r in range(repeats):
-        order = [(hand, hand_step), (tor, torch_step)]
+        order = [(a, a_step), (b, b_step)]
         for out, step in (order if r % 2 == 0 else order[::-1]):
             time.sleep(pause_s)
             out.append(_block(step, n))
-    return statistics.median(hand), statistics.median(tor)
+    return a, b
 
 
 def gemm_gflops(dtype: str, n: int = 2048, repeats: int = 3) -> float:
@@ -118,16 +139,17 @@ def peak_bytes(step) -> int:
 
 def bench_cases(dtypes=("float32", "float64"), cases=CASES, *, repeats=5, block_s=0.2,
                 threads: int | None = None, progress=None) -> list[dict]:
-    """One record per (case, dtype): times, ratio, GFLOP/s, gemm_frac, peak memory."""
+    """One record per (case, dtype): ``compared`` times, GFLOP/s, gemm_frac, peak memory."""
     records = []
     for dtype in dtypes:
         gemm = gemm_gflops(dtype)
         for sizes, batch in cases:
             hand_step, torch_step, *_ = make_steps(sizes, batch, dtype)
-            h, t = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
-            flops = step_flops(sizes, batch)
+            hs, ts = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
+            times, flops = compared("handmade", hs, "torch", ts), step_flops(sizes, batch)
+            h = times["handmade_s"]
             rec = {"case": "-".join(map(str, sizes)), "batch": batch, "dtype": dtype,
-                   "threads": threads, "handmade_s": h, "torch_s": t, "ratio": h / t,
+                   "threads": threads, **times,
                    "handmade_gflops": flops / h / 1e9, "gemm_gflops": gemm,
                    "gemm_frac": flops / h / 1e9 / gemm if batch >= 128 else None,
                    "handmade_peak_bytes": peak_bytes(hand_step)}
@@ -143,9 +165,9 @@ def bench_cuda(dtypes=("float32", "float64"), cases=CASES, *, repeats=5, block_s
     for dtype in dtypes:
         for sizes, batch in cases:
             hand_step, torch_step, *_ = make_steps(sizes, batch, dtype, device="cuda")
-            h, t = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
+            hs, ts = time_interleaved(hand_step, torch_step, repeats=repeats, block_s=block_s)
             records.append({"case": "-".join(map(str, sizes)), "batch": batch, "dtype": dtype,
-                            "device": "cuda", "handmade_s": h, "torch_s": t, "ratio": h / t})
+                            "device": "cuda", **compared("handmade", hs, "torch", ts)})
     return records
 
 
@@ -164,7 +186,8 @@ def cpu_cuda_agreement(sizes=(1024, 500, 10), batch=128) -> float:
 
 
 def sklearn_epoch(dtype="float64", n=2048, batch=128, repeats=3) -> dict:
-    """Seconds per epoch on 1024-500-10 (sigmoid, SGD, batch 128): handmade vs sklearn."""
+    """Seconds per epoch on 1024-500-10 (sigmoid, SGD, batch 128): handmade vs sklearn,
+    ``compared`` (ratio handmade / sklearn)."""
     import warnings
 
     from sklearn.neural_network import MLPClassifier
@@ -188,26 +211,21 @@ def sklearn_epoch(dtype="float64", n=2048, batch=128, repeats=3) -> dict:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sklearn_epoch_()
-        h, s = time_interleaved(hand_epoch, sklearn_epoch_, repeats=repeats, block_s=0.0)
+        hs, ss = time_interleaved(hand_epoch, sklearn_epoch_, repeats=repeats, block_s=0.0)
     return {"case": "sklearn-epoch-1024-500-10", "batch": batch, "dtype": dtype,
-            "handmade_s": h, "sklearn_s": s, "speedup": s / h}
+            **compared("handmade", hs, "sklearn", ss)}
 
 
 def vectorization(m=10_000, n=100) -> dict:
     """Seed 001: the logistic gradient by loops and vectorized (seconds each)."""
-    from handmade.vectorization import (
-        gradient_double_loop,
-        gradient_sample_loop,
-        gradient_vectorized,
-    )
+    from handmade import vectorization as vz
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((m, n)), (rng.random(m) < 0.5).astype(float)
     w = rng.standard_normal(n) * 0.1
     Xl, yl, wl = X.tolist(), y.tolist(), w.tolist()
-    vec = min(_block(lambda: gradient_vectorized(w, 0.0, X, y), 5) for _ in range(3))
-    sample = _block(lambda: gradient_sample_loop(w, 0.0, X, y), 1)
-    double = _block(lambda: gradient_double_loop(wl, 0.0, Xl, yl), 1)
+    vec = min(_block(lambda: vz.gradient_vectorized(w, 0.0, X, y), 5) for _ in range(3))
+    sample = _block(lambda: vz.gradient_sample_loop(w, 0.0, X, y), 1)
+    double = _block(lambda: vz.gradient_double_loop(wl, 0.0, Xl, yl), 1)
     return {"case": f"logistic-gradient-m{m}-n{n}", "double_loop_s": double,
             "sample_loop_s": sample, "vectorized_s": vec, "speedup_vs_double": double / vec,
             "speedup_vs_sample": sample / vec}
@@ -248,8 +266,8 @@ def make_checks(sizes, batch: int, seed: int = 0):
 def check_vs_gradcheck(cases=None, *, repeats=5, progress=None) -> list[dict]:
     """Per case (default ``CHECK_CASES``): seconds of ``check_gradients`` and of gradcheck's
     fast mode on the same loss (float64, one thread for torch and for NumPy's BLAS), each
-    run ``repeats`` times after a warm-up, alternating which goes first; min, median, max,
-    and the ratio of the medians check / gradcheck."""
+    run ``repeats`` times after a warm-up, alternating which goes first: ``compared``
+    (ratio of the medians check / gradcheck)."""
     from threadpoolctl import threadpool_limits
     threads = torch.get_num_threads()
     records = []
@@ -259,20 +277,12 @@ def check_vs_gradcheck(cases=None, *, repeats=5, progress=None) -> list[dict]:
             for sizes, batch in CHECK_CASES if cases is None else cases:
                 check, gradcheck = make_checks(sizes, batch)
                 verdicts = (check(), gradcheck())  # warm-up
-                times = {"check": [], "gradcheck": []}
-                for r in range(repeats):
-                    order = [("check", check), ("gradcheck", gradcheck)]
-                    for name, run in (order if r % 2 == 0 else order[::-1]):
-                        t0 = time.perf_counter()
-                        run()
-                        times[name].append(time.perf_counter() - t0)
+                cs, gs = time_interleaved(check, gradcheck, repeats=repeats, block_s=0,
+                                          pause_s=0, warmup=0)
                 rec = {"case": "check-vs-gradcheck-" + "-".join(map(str, sizes)),
-                       "batch": batch, "dtype": "float64", "threads": 1, "repeats": repeats,
-                       "check_verdict": verdicts[0], "gradcheck_verdict": verdicts[1]}
-                for name, ts in times.items():
-                    rec |= {f"{name}_min_s": min(ts), f"{name}_median_s": statistics.median(ts),
-                            f"{name}_max_s": max(ts)}
-                rec["ratio"] = rec["check_median_s"] / rec["gradcheck_median_s"]
+                       "batch": batch, "dtype": "float64", "threads": 1,
+                       "check_verdict": verdicts[0], "gradcheck_verdict": verdicts[1],
+                       **compared("check", cs, "gradcheck", gs)}
                 records.append(rec)
                 if progress:
                     progress(rec)

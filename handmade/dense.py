@@ -40,7 +40,7 @@ def dense_backward(dZ: Array, cache: tuple[Array, Array], need_dX: bool = True,
     whose gradient nobody needs, and it would cost as much as ``dW``. ``out=(dW, db)``
     writes the gradients into those arrays (see ``dense_grads_into``) instead of new ones.
     """
-    X, W = cache  # forward was: Z = X @ W.T + b
+    X, W = forward_cache(cache)  # forward was: Z = X @ W.T + b
     if out is None:
         dW = dZ.T @ X  # (out, in): sum over samples i of the outer product dZ_i X_i^T
         db = dZ.sum(axis=0)  # (out,)
@@ -93,3 +93,18 @@ def init_dense(n_in: int, n_out: int, rng: np.random.Generator,
     W = rng.uniform(-bound, bound, size=(n_out, n_in)).astype(dtype)
     b = rng.uniform(-bound, bound, size=(n_out,)).astype(dtype)
     return W, b
+
+
+def forward_cache(cache) -> tuple[Array, Array]:
+    """``cache`` as the ``(X, W)`` pair ``dense_forward`` returned (``dense_backward`` reads it).
+
+    RuntimeError for None or an empty cache (backward called before forward), TypeError
+    for anything else that is not such a pair.
+    """
+    if cache is None or (isinstance(cache, (tuple, list)) and len(cache) == 0):
+        raise RuntimeError(f"backward called before forward: dense_backward needs the cache "
+                           f"(X, W) that dense_forward returned, got {cache!r}")
+    if not (isinstance(cache, (tuple, list)) and len(cache) == 2):
+        raise TypeError(f"cache must be the (X, W) pair that dense_forward returned, got "
+                        f"{type(cache).__name__} {cache!r:.60}")
+    return cache[0], cache[1]

@@ -18,6 +18,8 @@ Parameters live in ``params``, keyed and shaped exactly like the torch twin's
 ``state_dict()``: ``layers.{l}.weight`` ``(out_l, in_l)`` and ``layers.{l}.bias``
 ``(out_l,)``. The model's dtype is the dtype of its parameters; inputs are cast to it, so
 a float32 model computes in float32 end to end.
+
+Threads: every pass holds the model's lock (``bookkeeping/threads.py``; docs/training.md).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from bookkeeping.checks import check_loss_for_output, check_sizes
-from bookkeeping.errors import NonFiniteParameterError
+from bookkeeping.errors import check_finite_params
+from bookkeeping.threads import ThreadSafeModel
 from handmade.activations import get_activation
 from handmade.dense import dense_backward, dense_forward, init_dense
-from handmade.losses import REDUCTIONS, get_loss
+from handmade.losses import REDUCTIONS, get_loss, prepare_labels
 
 Array = np.ndarray
 FLOAT_DTYPES = (np.float32, np.float64)
@@ -70,7 +73,7 @@ class LayerIntermediates:
     delta: Array | None
 
 
-class MLP:
+class MLP(ThreadSafeModel):
     """``MLP(sizes, activations, loss, *, seed=0, dtype=numpy.float64, reduction="mean")``.
 
     Args:
@@ -85,6 +88,11 @@ class MLP:
 
     Shape:
         X ``(m, n_in)``; output ``(m, n_out)``; labels as ``handmade.losses`` describes.
+
+    Threads: safe to share. Every pass holds ``self.lock`` (an ``RLock``), so calls from
+    several threads serialize; the gradient arrays that ``loss_and_grads`` reuses are kept
+    per thread; ``deltas`` and ``intermediates`` are the latest call's, of whichever thread
+    (hold ``self.lock`` around the call and the read to keep them together).
     """
 
     def __init__(self, sizes, activations, loss, *, seed=0, dtype=np.float64,
@@ -110,8 +118,7 @@ class MLP:
         self.deltas: list[Array] = []
         self._caches: list = []  # per layer (dense cache (A_prev, W), Z, A) of the last forward
         self._deltas_follow_forward = False  # whether deltas came from that forward's backward
-        self.reuse_grads = True  # write gradients into arrays kept between calls
-        self._grad_arrays = self.new_grad_arrays()
+        self.reuse_grads = True  # write gradients into arrays kept between calls (per thread)
 
     @property
     def n_layers(self) -> int:
@@ -123,7 +130,8 @@ class MLP:
         """The parameters' dtype, float32 or float64; inputs are cast to it."""
         return self.params[weight_key(0)].dtype
 
-    def _as_input(self, X) -> Array:
+    def as_input(self, X) -> Array:
+        """``X`` (m, n_in) as an array of the model's dtype; TypeError/ValueError if unfit."""
         X = np.asarray(X)
         if X.dtype.kind != "f":
             hint = ("; convert it with X.astype(np.float64)" if X.dtype.kind in "iub"
@@ -145,6 +153,18 @@ class MLP:
             raise ValueError(f"X must be finite; it holds {n_bad} NaN/Inf value(s)")
         return X
 
+    _as_input = as_input  # its former name, still called by the neurons and subclasses
+
+    def check_labels(self, y) -> None:
+        """Raise where ``y`` does not suit the loss for ``len(y)`` samples (every row, once).
+
+        The check ``loss_and_grads`` makes per batch (shape, dtype, range, finite), made on
+        all labels at once; a Trainer runs it before the first step.
+        """
+        y = np.asarray(y)
+        out = np.broadcast_to(np.zeros(1, self.dtype), (len(y) if y.ndim else 1, self.sizes[-1]))
+        prepare_labels(get_loss(self.loss), out, y)
+
     def check_finite_output(self, out: Array) -> None:
         """Where ``out`` holds NaN/Inf, name the parameter that does (if one does).
 
@@ -157,21 +177,24 @@ class MLP:
 
     def forward(self, X) -> Array:
         """The output ``A_L`` (m, n_out); keeps each layer's cache for ``backward``."""
-        A = self._as_input(X)
-        self._caches = []
-        self._deltas_follow_forward = False
-        for layer, name in enumerate(self.activations):
-            W, b = self.params[weight_key(layer)], self.params[bias_key(layer)]
-            Z, dense_cache = dense_forward(A, W, b)  # (m, out_l)
-            A = get_activation(name).forward(Z)  # (m, out_l)
-            self._caches.append((dense_cache, Z, A))
-        self.check_finite_output(A)
-        return A
+        with self.lock:
+            A = self.as_input(X)
+            caches = []
+            for layer, name in enumerate(self.activations):
+                W, b = self.params[weight_key(layer)], self.params[bias_key(layer)]
+                Z, dense_cache = dense_forward(A, W, b)  # (m, out_l)
+                A = get_activation(name).forward(Z)  # (m, out_l)
+                caches.append((dense_cache, Z, A))
+            self._caches, self._deltas_follow_forward = caches, False
+            self.note_forward()
+            self.check_finite_output(A)
+            return A
 
     def preactivations(self, X) -> list[Array]:
         """``[Z_0, ..., Z_L]`` for ``X``: where the kinks of relu-like activations lie."""
-        self.forward(X)
-        return [layer.Z for layer in self.intermediates]
+        with self.lock:
+            self.forward(X)
+            return [layer.Z for layer in self.intermediates]
 
     @property
     def intermediates(self) -> list[LayerIntermediates]:
@@ -182,29 +205,42 @@ class MLP:
         The arrays are the model's own; the next call makes new ones. RuntimeError before
         any call.
         """
-        if not self._caches:
+        with self.lock:
+            caches, follow, deltas = self._caches, self._deltas_follow_forward, self.deltas
+        if not caches:
             raise RuntimeError("no intermediates yet: call forward(X) or loss_and_grads(X, y)")
-        deltas = self.deltas if self._deltas_follow_forward else [None] * len(self._caches)
+        deltas = deltas if follow else [None] * len(caches)
         return [LayerIntermediates(A_prev, Z, A, delta)
-                for ((A_prev, _), Z, A), delta in zip(self._caches, deltas)]
+                for ((A_prev, _), Z, A), delta in zip(caches, deltas)]
 
     def loss_value(self, X, y) -> float:
         """The loss alone (no backward): what finite differences evaluate."""
-        return get_loss(self.loss).value(self.forward(X), y, self.reduction)
+        with self.lock:
+            return get_loss(self.loss).value(self.forward(X), y, self.reduction)
 
     def backward(self, dA: Array) -> dict[str, Array]:
-        """Gradients of every parameter from ``dA = dL/dA_L`` (m, n_out); sets ``deltas``."""
-        grads: dict[str, Array] = {}
-        self.deltas = [None] * self.n_layers
-        buffers = self._grad_buffers()
-        for layer in reversed(range(self.n_layers)):
-            dense_cache, Z, A = self._caches[layer]  # forward was: A = f(Z), Z = A_prev W.T + b
-            dZ = self.activation_backward(layer, dA, Z, A)  # f'(Z) * dA
-            self.deltas[layer] = dZ  # (m, out_l)
-            dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(
-                dZ, dense_cache, need_dX=layer > 0, out=buffers[layer])
-        self._deltas_follow_forward = True
-        return {k: grads[k] for k in self.params}  # same key order as params
+        """Gradients of every parameter from ``dA = dL/dA_L`` (m, n_out); sets ``deltas``.
+
+        Reads the caches of the last ``forward``: RuntimeError when there was none, or when
+        it ran in another thread; ValueError when ``dA`` is not shaped like its output.
+        """
+        with self.lock:
+            self.check_backward()
+            caches = self._caches
+            if np.shape(dA) != caches[-1][2].shape:
+                raise ValueError(f"dA must have the shape of the last forward's output "
+                                 f"{caches[-1][2].shape}, got {np.shape(dA)}")
+            grads: dict[str, Array] = {}
+            self.deltas = [None] * self.n_layers
+            buffers = self._grad_buffers()
+            for layer in reversed(range(self.n_layers)):
+                dense_cache, Z, A = caches[layer]  # forward was: A = f(Z), Z = A_prev W.T + b
+                dZ = self.activation_backward(layer, dA, Z, A)  # f'(Z) * dA
+                self.deltas[layer] = dZ  # (m, out_l)
+                dA, grads[weight_key(layer)], grads[bias_key(layer)] = dense_backward(
+                    dZ, dense_cache, need_dX=layer > 0, out=buffers[layer])
+            self._deltas_follow_forward = True
+            return {k: grads[k] for k in self.params}  # same key order as params
 
     def activation_backward(self, layer: int, dA: Array, Z: Array, A: Array) -> Array:
         """``delta_l = f_l'(Z_l) * dA`` (a Jacobian product for softmax), all ``(m, out_l)``.
@@ -224,28 +260,33 @@ class MLP:
         """Per layer, the arrays the gradients are written into (kept between steps).
 
         Like torch's ``.grad``, the arrays returned by ``loss_and_grads`` are overwritten by
-        the next call; copy them to keep them. ``reuse_grads = False`` turns this off (new
-        arrays each call). Parameters replaced by arrays of another dtype or shape (a
-        float64 copy of a float32 model) get new kept arrays, from ``new_grad_arrays``.
+        the next call of the same thread (each thread keeps its own); copy them to keep them.
+        ``reuse_grads = False`` turns this off (new arrays each call). Parameters replaced by
+        arrays of another dtype or shape (a float64 copy of a float32 model) get new kept
+        arrays, from ``new_grad_arrays``.
         """
         if not self.reuse_grads:
             return [None] * self.n_layers
-        for layer, (dW, db) in enumerate(self._grad_arrays):
+        kept = getattr(self.per_thread, "grad_arrays", None) or self.new_grad_arrays()
+        for layer, (dW, db) in enumerate(kept):
             W, b = self.params[weight_key(layer)], self.params[bias_key(layer)]
             if (dW.dtype, dW.shape, db.dtype, db.shape) != (W.dtype, W.shape, b.dtype, b.shape):
-                self._grad_arrays = self.new_grad_arrays()
+                kept = self.new_grad_arrays()
                 break
-        return self._grad_arrays
+        self.per_thread.grad_arrays = kept
+        return kept
 
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, Array]]:
         """``(loss, grads)``: grads keyed and shaped like ``params``; ``deltas`` kept.
 
-        The gradient arrays are reused by the next call (as torch reuses ``.grad``).
+        The gradient arrays are reused by the next call of the same thread (as torch reuses
+        ``.grad``). The model's lock is held through forward and backward.
         """
-        out = self.forward(X)
-        loss = get_loss(self.loss)
-        value = loss.value(out, y, self.reduction)
-        return value, self.backward(loss.grad(out, y, self.reduction))
+        with self.lock:
+            out = self.forward(X)
+            loss = get_loss(self.loss)
+            value = loss.value(out, y, self.reduction)
+            return value, self.backward(loss.grad(out, y, self.reduction))
 
     def predict(self, X) -> Array:
         """The model output ``A_L`` (m, n_out), e.g. probabilities for a sigmoid output."""
@@ -255,11 +296,3 @@ class MLP:
         return (f"{type(self).__name__}(sizes={self.sizes}, activations={self.activations}, "
                 f"loss={self.loss!r}, dtype={self.dtype.name})")
 
-
-def check_finite_params(params: dict, what: str = "parameter") -> None:
-    """ValueError naming the first entry of ``params`` that holds NaN/Inf."""
-    for key, p in params.items():
-        bad = int(np.size(p) - np.count_nonzero(np.isfinite(p)))
-        if bad:
-            raise NonFiniteParameterError(f"{what} {key} holds {bad} NaN/Inf value(s); "
-                                          "expected finite numbers")

@@ -32,7 +32,11 @@ Array = np.ndarray
 
 
 class _Neuron(MLP):
-    """One dense unit ``[n_features] -> 1``; subclasses give the closed-form ``dZ``."""
+    """One dense unit ``[n_features] -> 1``; subclasses give the closed-form ``dZ``.
+
+    Threads: as ``MLP``, every call holds ``self.lock`` (calls from several threads run
+    one after another; ``update`` takes its step and its update under one hold).
+    """
 
     activation = "identity"
     loss_name = "mse"
@@ -42,7 +46,7 @@ class _Neuron(MLP):
                          dtype=dtype, reduction=reduction)
 
     def _z(self, X: Array) -> Array:
-        """``Z = X @ W.T + b`` (m, 1) for an ``X`` already through ``_as_input``."""
+        """``Z = X @ W.T + b`` (m, 1) for an ``X`` already through ``as_input``."""
         Z = X @ self.params["layers.0.weight"].T + self.params["layers.0.bias"]  # (m, 1)
         self.check_finite_output(Z)  # names a NaN/Inf parameter, scanning only then
         return Z
@@ -51,20 +55,25 @@ class _Neuron(MLP):
         raise NotImplementedError
 
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, Array]]:
-        """``(loss, {"layers.0.weight": dW (1, n), "layers.0.bias": db (1,)})``."""
-        X = self._as_input(X)
-        Z = self._z(X)  # (m, 1)
-        A = get_activation(self.activation).forward(Z)  # (m, 1), the output the loss reads
-        loss = get_loss(self.loss)
-        Y = prepare_labels(loss, A, y)  # (m, 1)
-        m = X.shape[0] if self.reduction == "mean" else 1
-        dZ = self._dz(Z, A, Y) / m  # (m, 1)
-        self._caches = [((X, self.params["layers.0.weight"]), Z, A)]  # for intermediates
-        self.deltas = [dZ]
-        self._deltas_follow_forward = True
-        grads = {"layers.0.weight": dZ.T @ X,  # (1, n)
-                 "layers.0.bias": dZ.sum(axis=0)}  # (1,)
-        return loss.value(A, Y, self.reduction), grads
+        """``(loss, {"layers.0.weight": dW (1, n), "layers.0.bias": db (1,)})``.
+
+        Holds the model's lock (as ``MLP.loss_and_grads``); the gradients are new arrays.
+        """
+        with self.lock:
+            X = self.as_input(X)
+            Z = self._z(X)  # (m, 1)
+            A = get_activation(self.activation).forward(Z)  # (m, 1), the output the loss reads
+            loss = get_loss(self.loss)
+            Y = prepare_labels(loss, A, y)  # (m, 1)
+            m = X.shape[0] if self.reduction == "mean" else 1
+            dZ = self._dz(Z, A, Y) / m  # (m, 1)
+            self._caches = [((X, self.params["layers.0.weight"]), Z, A)]  # for intermediates
+            self.deltas = [dZ]
+            self._deltas_follow_forward = True
+            self.note_forward()
+            grads = {"layers.0.weight": dZ.T @ X,  # (1, n)
+                     "layers.0.bias": dZ.sum(axis=0)}  # (1,)
+            return loss.value(A, Y, self.reduction), grads
 
 
 class LogisticNeuron(_Neuron):
@@ -78,7 +87,8 @@ class LogisticNeuron(_Neuron):
 
     def predict_proba(self, X) -> Array:
         """``P(y = 1 | x)``, shape (m, 1)."""
-        return sigmoid(self._z(self._as_input(X)))
+        with self.lock:  # reads the parameters whole, never in the middle of an update
+            return sigmoid(self._z(self._as_input(X)))
 
 
 class LinearNeuron(_Neuron):
@@ -111,11 +121,13 @@ class Perceptron(_Neuron):
 
     def predict(self, X) -> Array:
         """``step(z)``: 1.0 where z > 0, else 0.0; shape (m, 1)."""
-        return (self._z(self._as_input(X)) > 0).astype(self.dtype)
+        with self.lock:
+            return (self._z(self._as_input(X)) > 0).astype(self.dtype)
 
     def update(self, X, y, lr: float) -> float:
         """One subgradient step ``params -= lr * grads``; returns the loss before it."""
-        loss, grads = self.loss_and_grads(X, y)
-        for key, g in grads.items():
-            self.params[key] -= lr * g
-        return loss
+        with self.lock:  # the step and its update together, as one call
+            loss, grads = self.loss_and_grads(X, y)
+            for key, g in grads.items():
+                self.params[key] -= lr * g
+            return loss

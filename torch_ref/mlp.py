@@ -8,6 +8,11 @@ functions, not modules, so they take no index in ``layers``.
 ``loss_and_grads(X, y)`` runs autograd once and keeps ``Z_l`` of every layer with
 ``retain_grad()``, so ``deltas[l] = dL/dZ_l`` ``(m, out_l)`` can be read like the
 handmade model's.
+
+Threads: ``forward`` and ``loss_and_grads`` hold the model's re-entrant lock
+``model.lock`` from start to end (``bookkeeping/threads.py``): autograd accumulates into
+each parameter's shared ``.grad``, and ``zs``/``deltas`` belong to one call, so two calls
+interleaved from two threads would mix their gradients (or crash the interpreter).
 """
 
 from __future__ import annotations
@@ -19,13 +24,20 @@ from torch import nn
 
 from bookkeeping.checks import check_loss_for_output, check_sizes
 from bookkeeping.errors import NonFiniteParameterError
+from bookkeeping.threads import ThreadSafeModel
 from torch_ref.device import resolve_device, resolve_dtype
-from torch_ref.functional import check_loss, compute_loss, get_activation
+from torch_ref.functional import (
+    as_labels,
+    check_loss,
+    compute_loss,
+    get_activation,
+    prepare_labels,
+)
 
 REDUCTIONS = ("mean", "sum")
 
 
-class TorchMLP(nn.Module):
+class TorchMLP(ThreadSafeModel, nn.Module):
     """``TorchMLP(sizes, activations, loss, *, dtype=torch.float64, device="cpu")``.
 
     Args:
@@ -42,6 +54,10 @@ class TorchMLP(nn.Module):
 
     Shape:
         X ``(m, n_in)`` -> output ``(m, n_out)``.
+
+    Threads: safe to share; ``forward`` and ``loss_and_grads`` hold ``self.lock`` (an
+    ``RLock``), so calls from several threads run one after another. ``deltas`` and ``zs``
+    are the latest call's (hold ``self.lock`` around the call and the read).
     """
 
     def __init__(self, sizes, activations, loss, *, dtype=torch.float64, device="cpu",
@@ -85,17 +101,18 @@ class TorchMLP(nn.Module):
         would cost a device sync per call, so ``loss_and_grads`` does it from the loss).
         """
         self._check_layout(X)
-        self.zs = []
-        A = X
-        for layer, name in zip(self.layers, self.activations):
-            Z = layer(A)  # (m, out_l)
-            if Z.requires_grad and self.keep_deltas:
-                Z.retain_grad()  # so that deltas[l] = Z_l.grad can be read after backward
-            self.zs.append(Z)
-            A = get_activation(name)(Z)
-        if A.device.type == "cpu" and not bool(torch.isfinite(A).all()):
-            self.check_finite_params()
-        return A
+        with self.lock:
+            zs, A = [], X
+            for layer, name in zip(self.layers, self.activations):
+                Z = layer(A)  # (m, out_l)
+                if Z.requires_grad and self.keep_deltas:
+                    Z.retain_grad()  # so that deltas[l] = Z_l.grad can be read after backward
+                zs.append(Z)
+                A = get_activation(name)(Z)
+            self.zs = zs
+            if A.device.type == "cpu" and not bool(torch.isfinite(A).all()):
+                self.check_finite_params()
+            return A
 
     def _check_layout(self, X) -> None:
         if not X.is_floating_point():
@@ -143,17 +160,36 @@ class TorchMLP(nn.Module):
         return X
 
     def loss_and_grads(self, X, y) -> tuple[float, dict[str, torch.Tensor]]:
-        """Autograd: ``(loss, grads)`` keyed like ``state_dict()``; sets ``deltas``."""
-        self.zero_grad(set_to_none=True)
-        out = self.forward(self.as_input(X))
-        loss = compute_loss(self.loss, out, y, self.reduction)
-        loss.backward()
-        value = loss.item()  # the one device sync, after the backward is queued
-        if not math.isfinite(value):
-            self.check_finite_params()  # a NaN/Inf parameter is named; an overflow passes
-        self.deltas = [Z.grad.detach() for Z in self.zs] if self.keep_deltas else []
-        grads = {name: p.grad.detach().clone() for name, p in self.named_parameters()}
-        return value, grads
+        """Autograd: ``(loss, grads)`` keyed like ``state_dict()``; sets ``deltas``.
+
+        Holds ``self.lock`` from ``zero_grad`` to the copies of ``.grad`` it returns.
+        """
+        X = self.as_input(X)
+        with self.lock:
+            self.zero_grad(set_to_none=True)
+            out = self.forward(X)
+            loss = compute_loss(self.loss, out, y, self.reduction)
+            loss.backward()
+            value = loss.item()  # the one device sync, after the backward is queued
+            if not math.isfinite(value):
+                self.check_finite_params()  # a NaN/Inf parameter is named; an overflow passes
+            self.deltas = [Z.grad.detach() for Z in self.zs] if self.keep_deltas else []
+            grads = {name: p.grad.detach().clone() for name, p in self.named_parameters()}
+            return value, grads
+
+    def __getstate__(self) -> dict:
+        """For copies and pickles: no lock (``ThreadSafeModel``), and no ``zs``, which belong
+        to the last call's autograd graph (a non-leaf tensor cannot be deep-copied)."""
+        state = super().__getstate__()
+        state["zs"] = []
+        return state
+
+    def check_labels(self, y) -> None:
+        """Raise where ``y`` does not suit the loss for ``len(y)`` samples (all rows, once)."""
+        y = as_labels(y, self.device, self.loss)
+        n = y.shape[0] if y.ndim else 1
+        out = torch.zeros((), dtype=self.dtype, device=self.device).expand(n, self.sizes[-1])
+        prepare_labels(self.loss, out, y)  # reads out's shape and dtype only
 
 
 

@@ -10,6 +10,7 @@ each reference it was compared with (normwise and max elementwise relative, see
 
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import asdict, dataclass, field
 
@@ -163,6 +164,28 @@ class GradReport:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        """The table as HTML, for a notebook: failing rows red, inconclusive ones amber,
+        each row's status as a word (``FAIL``, ``?``, ``ok``) as well as a colour."""
+        def fmt(x):
+            return "-" if x is None else f"{x:.1e}"
+        colour = {"fail": "#fdd", "inconclusive": "#ffe8b3", "pass": ""}
+        head = html.escape(str(self).split("\n", 1)[0])
+        cells = ("entry", "autograd rel", "max elem", "fd rel", "max elem", "kinks", "status",
+                 "note")
+        rows = [f"<tr>{''.join(f'<th>{c}</th>' for c in cells)}</tr>"]
+        for e in self.entries:
+            style = f' style="background:{colour[e.status]}"' if colour[e.status] else ""
+            note = "; ".join(x for x in (e.note, e.reason, e.diagnosis) if x)
+            values = (e.name, fmt(e.autograd_rel_err), fmt(e.autograd_max_elem_err),
+                      fmt(e.fd_rel_err), fmt(e.fd_max_elem_err), str(e.fd_kinks),
+                      _STATUS[e.status], note)
+            rows.append(f'<tr class="handgrad-{e.status}"{style}>'
+                        + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>")
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<div><p><b>{head}</b></p><table>{''.join(rows)}</table>"
+                + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
 
 
 class CheckFailed(AssertionError):

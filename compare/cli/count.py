@@ -8,9 +8,12 @@ neither torch nor scikit-learn.
 
 from __future__ import annotations
 
+from compare.cli.options import positive_int
+
 
 def add_arguments(p) -> None:
-    p.add_argument("sizes", nargs="+", type=int, help="layer widths, e.g. 1024 500 10")
+    p.add_argument("sizes", nargs="+", type=positive_int, metavar="SIZE",
+                   help="layer widths, input first, at least two (e.g. 1024 500 10)")
 
 
 def _n(x: int) -> str:

@@ -2,24 +2,37 @@
 
     handgrad derive EXAMPLE          seed003, neuron, xor or softmax: every intermediate,
                                      handmade beside torch (compare.teach.derive)
-    handgrad derive --bug NAME       a known-wrong derivation, judged by check_gradients;
-                                     exits 0 when the judge catches it as the gallery expects
+    handgrad derive --bug NAME       a known-wrong derivation: the wrong line beside the
+                                     right one, then check_gradients' report; exits 0 when
+                                     the judge catches it as the gallery expects
     handgrad derive --bug list       (or no argument) the examples and the bugs
 
-Imports torch (through compare.teach) inside ``run`` only.
+An unknown example or bug is a usage error at parse time (with the closest name), so the
+names are spelled out here (tests/cli/test_cli_options.py checks them against
+``compare.teach``). Imports torch (through compare.teach) inside ``run`` only.
 """
 
 from __future__ import annotations
 
+# compare.teach.derive.EXAMPLES and compare.teach.bugs.BUGS, without importing torch
+EXAMPLE_NAMES = ("seed003", "neuron", "xor", "softmax")
+BUG_NAMES = ("seed000_mean_dw", "seed003_no_sigmoid_factor", "seed003_update_order",
+             "missing_1_over_m", "sign_flip", "relu_prime_at_0_is_1", "softmax_not_fused")
+
 
 def add_arguments(p) -> None:
-    p.add_argument("example", nargs="?", help="seed003, neuron, xor or softmax")
-    p.add_argument("--bug", metavar="NAME", help="a bug of the gallery ('list' names them)")
+    p.add_argument("example", nargs="?", choices=EXAMPLE_NAMES, metavar="EXAMPLE",
+                   help=", ".join(EXAMPLE_NAMES))
+    p.add_argument("--bug", metavar="NAME", choices=(*BUG_NAMES, "list"),
+                   help="a bug of the gallery ('list' names them)")
 
 
 def run(args) -> int:
+    if args.bug is not None and args.example is not None:
+        raise ValueError(f"give EXAMPLE or --bug, not both (got {args.example!r} and "
+                         f"--bug {args.bug!r})")
     from compare.check.gradcheck import check_gradients
-    from compare.teach.bugs import BUGS
+    from compare.teach.bugs import BUGS, LINES
     from compare.teach.derive import EXAMPLES, derive, format_steps
 
     if args.bug == "list" or (args.bug is None and args.example is None):
@@ -29,12 +42,12 @@ def run(args) -> int:
     if args.bug is None:
         print(format_steps(*derive(args.example)))
         return 0
-    if args.bug not in BUGS:
-        raise ValueError(f"unknown bug {args.bug!r}; expected one of {sorted(BUGS)}")
     bug = BUGS[args.bug]
     model, X, y = bug.build()
     report = check_gradients(model, X, y)
-    print(f"{bug.name}: {bug.sentence}\n\n{report}\n")
+    wrong, right = LINES[bug.name]
+    print(f"{bug.name}: {bug.sentence}\n\n  wrong:  {wrong}\n  right:  {right}\n\n"
+          f"{report}\n")
     print(f"caught: {not report.ok}; parameters flagged: {report.failures}; first bad layer "
           f"counting back from the output: {report.first_bad_layer}")
     expected = (list(bug.failures), bug.first_bad_layer)

@@ -3,30 +3,52 @@
     handgrad train [--dataset moons] [--hidden 8] [--activation tanh] [--loss LOSS]
                    [--optimizer sgd|momentum|nesterov|adam] [--lr 0.5] [--epochs 100]
                    [--batch-size 32] [--dtype float64] [--device cpu] [--seed 0]
-                   [--patience N] [--grad-tol G] [--out FOLDER] [--no-gif]
+                   [--patience N] [--grad-tol G] [--divergence-factor F]
+                   [--out FOLDER] [--overwrite] [--no-gif]
 
 The model is ``[n_features, *hidden, n_outputs]`` with ``--activation`` on the hidden
-layers and the output activation that the loss expects. The run folder (default
-``runs/<dataset>-<optimizer>-<dtype>``) receives ``run.json``, ``params.npz``,
-``state_dict.pt``, ``losses.png``, ``divergence.png`` and, for 2-D datasets,
-``boundary.png`` and ``boundary.gif`` (the decision boundary moving during training).
-Only ``run`` (and the helpers it calls) imports torch, scikit-learn and matplotlib.
+layers and the output activation that the loss expects.
+
+Before any work, every option is checked (ranges in ``check_arguments``; ``--epochs`` at
+most ``EPOCHS_MAX``), the memory the run needs is estimated (``bookkeeping.memory``) and
+compared with what is available, and the run folder is claimed and its temporary made
+(``bookkeeping.folder``): a bad value, a run too large, or a destination that cannot be
+written is one line ``handgrad train: error: --flag ...`` and exit 2, within a second or two.
+
+The run folder is one unit (docs/runs.md): ``run.json``, ``params.npz``, ``state_dict.pt``,
+``losses.png``, ``divergence.png`` and, for 2-D binary datasets, ``boundary.png`` and
+``boundary.gif`` are written into a hidden temporary folder beside the target, then
+``manifest.json`` (size and SHA-256 of each), then the folder is renamed into place. The
+default folder is ``runs/<dataset>-<arch>-<optimizer>-<dtype>`` (arch ``h8``, ``h32x16`` or
+``nohidden``), numbered ``-2``, ``-3``, ... when taken; an existing ``--out`` that is not
+empty is refused unless ``--overwrite`` (which replaces it as a whole). A divergence (exit
+1), an error (exit 2) or Ctrl-C writes nothing. Only ``run`` (and the helpers it calls)
+imports torch, scikit-learn and matplotlib.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
 import sys
 from pathlib import Path
 
-# compare.datasets.DATASETS, spelled out so that building the parser needs no scikit-learn
-# (tests/cli/test_lazy_imports.py checks that the two lists agree)
-DATASET_NAMES = ("breast_cancer", "cats_dogs", "circles", "digits", "iris", "moons", "seed000",
-                 "seed003", "xor", "xor3")
+# name: (training rows, features, outputs) of compare.datasets (seed 0), spelled out so that
+# the parser and the checks before the work need no scikit-learn (tests check the table)
+DATASETS = {"breast_cancer": (341, 30, 1), "cats_dogs": (120, 2, 1), "circles": (240, 2, 1),
+            "digits": (1077, 64, 10), "iris": (90, 4, 3), "moons": (240, 2, 1),
+            "seed000": (2, 3, 1), "seed003": (1, 3, 1), "xor": (4, 2, 1), "xor3": (4, 3, 1)}
+DATASET_NAMES = tuple(DATASETS)
 DEFAULT_LOSS = {"binary": "bce", "multiclass": "cross_entropy", "regression": "half_mse"}
 OUTPUT_ACTIVATION = {"bce": "sigmoid", "nll": "softmax"}  # identity for every other loss
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}
 GIF_FRAMES = 40
+EPOCHS_MAX = 10**6  # every step is recorded (run.json), and the batches are made per epoch
+SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds
+DIVERGENCE_FACTOR = 1e3  # bookkeeping.training.DIVERGENCE_FACTOR, for --help (a test checks)
+REPLACEABLE = ("manifest.json", "run.json")
 
 
 def add_arguments(p) -> None:
@@ -36,21 +58,114 @@ def add_arguments(p) -> None:
     p.add_argument("--activation", default="tanh", help="activation of the hidden layers")
     p.add_argument("--loss", default=None, help="default: bce, cross_entropy or half_mse by task")
     p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, default=0.5)
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate, finite > 0")
     p.add_argument("--momentum", type=float, default=0.9,
-                   help="for --optimizer momentum and nesterov")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--epochs", type=int, default=100, help="maximum number of epochs")
+                   help="in [0, 1), for --optimizer momentum and nesterov")
+    p.add_argument("--weight-decay", type=float, default=0.0, help=">= 0")
+    p.add_argument("--epochs", type=int, default=100,
+                   help=f"maximum number of epochs, 1 to {EPOCHS_MAX}")
     p.add_argument("--batch-size", type=int, default=32, help="0 for the full training set")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0, help="seeds the data split, init and batches")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=int, default=0,
+                   help=f"0 to {SEED_MAX}; seeds the data split, init and batches")
     p.add_argument("--patience", type=int, default=None,
-                   help="early stopping on the validation split after this many epochs")
+                   help="early stopping on the validation split after this many epochs (>= 1)")
     p.add_argument("--grad-tol", type=float, default=None,
-                   help="stop when the batch gradient norm falls below this")
-    p.add_argument("--out", default=None, help="run folder")
+                   help="stop when the batch gradient norm falls below this (>= 0)")
+    p.add_argument("--divergence-factor", type=float, default=None,
+                   help="stop as diverged when a step's loss exceeds this factor times the "
+                        f"first step's (a number > 1; default: {DIVERGENCE_FACTOR:g})")
+    p.add_argument("--out", default=None,
+                   help="run folder (default: runs/<dataset>-<arch>-<optimizer>-<dtype>, "
+                        "numbered when taken); must not exist or be empty")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing run folder at --out as a whole")
     p.add_argument("--no-gif", action="store_true", help="skip the decision-boundary GIF")
+
+
+def parse_hidden(hidden: str) -> list[int]:
+    """``"32,16"`` -> ``[32, 16]``; ``"none"``/``""``/``"0"`` -> ``[]``; ValueError otherwise."""
+    if hidden.strip().lower() in ("", "none", "0"):
+        return []
+    widths = [w.strip() for w in hidden.split(",")]
+    if not all(re.fullmatch(r"[0-9]+", w) and int(w) > 0 for w in widths):
+        raise ValueError(f"--hidden must be comma-separated positive integers (e.g. 32,16) or "
+                         f"'none', got {hidden!r}")
+    return [int(w) for w in widths]
+
+
+def check_arguments(args) -> list[int]:
+    """Refuse any option outside its range (ValueError naming the flag); the hidden widths."""
+    def need(ok, flag, rule, value):
+        if not ok:
+            raise ValueError(f"{flag} must be {rule}, got {value!r}")
+
+    def finite(x):
+        return x is not None and math.isfinite(x)
+
+    need(finite(args.lr) and args.lr > 0, "--lr", "a finite number > 0", args.lr)
+    need(1 <= args.epochs <= EPOCHS_MAX, "--epochs", f">= 1 and <= {EPOCHS_MAX} (every step "
+         "is recorded)", args.epochs)
+    need(args.batch_size >= 0, "--batch-size", ">= 0 (0: the full training set)",
+         args.batch_size)
+    need(0 <= args.seed <= SEED_MAX, "--seed", f"an integer from 0 to {SEED_MAX}", args.seed)
+    need(finite(args.momentum) and 0 <= args.momentum < 1, "--momentum", ">= 0 and < 1",
+         args.momentum)
+    need(args.optimizer != "nesterov" or args.momentum > 0, "--momentum",
+         "> 0 for --optimizer nesterov", args.momentum)
+    need(finite(args.weight_decay) and args.weight_decay >= 0, "--weight-decay",
+         "a finite number >= 0", args.weight_decay)
+    need(args.patience is None or args.patience >= 1, "--patience", "an integer >= 1",
+         args.patience)
+    need(args.grad_tol is None or (finite(args.grad_tol) and args.grad_tol >= 0), "--grad-tol",
+         "a finite number >= 0", args.grad_tol)
+    need(args.divergence_factor is None or (finite(args.divergence_factor)
+                                            and args.divergence_factor > 1),
+         "--divergence-factor", "a finite number > 1", args.divergence_factor)
+    need(re.fullmatch(r"cpu|cuda(:[0-9]+)?", args.device), "--device",
+         "'cpu', 'cuda' or 'cuda:N'", args.device)
+    need(args.out is None or args.out != "", "--out", "a folder name", args.out)
+    widths = parse_hidden(args.hidden)
+    from handmade.activations import get_activation
+    from handmade.losses import get_loss
+    for flag, name, get in (("--activation", args.activation, get_activation),
+                            ("--loss", args.loss, get_loss)):
+        try:
+            name is None or get(name)
+        except ValueError as exc:
+            raise ValueError(f"{flag}: {exc}") from None
+    return widths
+
+
+def default_folder(args, widths) -> str:
+    """``runs/<dataset>-<arch>-<optimizer>-<dtype>``, arch ``h8``, ``h32x16`` or ``nohidden``."""
+    arch = "h" + "x".join(map(str, widths)) if widths else "nohidden"
+    return f"runs/{args.dataset}-{arch}-{args.optimizer}-{args.dtype}"
+
+
+def check_memory(args, widths) -> None:
+    """Refuse a run whose estimated memory exceeds what is available (names the flag)."""
+    from bookkeeping.memory import available_memory, estimate_run_memory, human_bytes
+
+    rows, n_in, n_out = DATASETS[args.dataset]
+    batch = min(args.batch_size or rows, rows)
+    sizes = [n_in, *widths, n_out]
+    gif = 0 if args.no_gif or n_in != 2 or n_out != 1 else GIF_FRAMES + 1
+    need = estimate_run_memory(sizes, 4 if args.dtype == "float32" else 8, rows,
+                               args.epochs * math.ceil(rows / batch),
+                               OPTIMIZER_SLOTS[args.optimizer],
+                               gif + (2 if args.patience else 0))
+    have = available_memory()
+    if have is None or need["total"] <= have:
+        return
+    flag = "--epochs" if need["record"] > need["total"] / 2 else "--hidden"
+    value = args.epochs if flag == "--epochs" else args.hidden
+    raise ValueError(f"{flag} {value}: the run needs about {human_bytes(need['total'])} of "
+                     f"memory but {human_bytes(have)} is available (parameters "
+                     f"{human_bytes(need['parameters'])}, activations "
+                     f"{human_bytes(need['activations'])}, per-step record "
+                     f"{human_bytes(need['record'])}; see docs/runs.md)")
 
 
 def optimizer_options(args) -> tuple[str, dict]:
@@ -63,22 +178,20 @@ def optimizer_options(args) -> tuple[str, dict]:
     return "sgd", options
 
 
-def build_spec(data, hidden: str, activation: str, loss: str | None):
-    """The ``Spec`` of ``[n_features, *hidden, n_outputs]`` for a ``compare.datasets.Dataset``."""
+def build_spec(data, hidden, activation: str, loss: str | None):
+    """The ``Spec`` of ``[n_features, *hidden, n_outputs]`` for a ``compare.datasets.Dataset``
+    (``hidden``: the widths, or their text as ``--hidden`` takes it)."""
     from compare.spec import Spec
 
-    widths = [] if hidden.strip().lower() in ("", "none", "0") else hidden.split(",")
-    if not all(w.strip().isdigit() and int(w) > 0 for w in widths):
-        raise ValueError(f"--hidden must be comma-separated positive integers (e.g. 32,16) or "
-                         f"'none', got {hidden!r}")
-    widths = [int(w) for w in widths]
+    widths = parse_hidden(hidden) if isinstance(hidden, str) else list(hidden)
     loss = loss or DEFAULT_LOSS[data.task]
     acts = (activation,) * len(widths) + (OUTPUT_ACTIVATION.get(loss, "identity"),)
     return Spec((data.n_features, *widths, data.n_outputs), acts, loss)
 
 
 class Progress:
-    """A one-line progress bar with both losses (a line per 10 % when not on a terminal)."""
+    """A one-line progress bar with both twins' loss on the epoch's last batch (a line per
+    10 % when not on a terminal)."""
 
     def __init__(self, stream=None):
         self.stream = stream if stream is not None else sys.stderr  # the current one
@@ -88,48 +201,60 @@ class Progress:
         if not self.tty and epoch % max(1, total // 10) and epoch != total:
             return
         done = int(30 * epoch / total)
-        line = (f"epoch {epoch:>4}/{total} [{'#' * done}{'.' * (30 - done)}] "
+        line = (f"epoch {epoch:>4}/{total} [{'#' * done}{'.' * (30 - done)}] last-batch loss: "
                 f"handmade {rec['hand_loss']:.6f}  torch {rec['torch_loss']:.6f}  "
-                f"param diff {rec['rel_param_diff']:.1e}")
+                f"relative param diff {rec['rel_param_diff']:.1e}")
         self.stream.write(("\r" + line) if self.tty else line + "\n")
         if self.tty and epoch == total:
             self.stream.write("\n")
         self.stream.flush()
 
 
-def _predictor(spec, params: dict):
-    """``points (g, 2) -> P(class 1) (g,)`` for a binary model with ``params``."""
-    import numpy as np
-
-    from handmade.activations import sigmoid
-
-    model = spec.hand(dtype=np.float64)
-    for key, p in model.params.items():
-        p[...] = params[key]
-
-    def predict(points):
-        out = model.predict(points)[:, 0]
-        return out if spec.loss == "bce" else sigmoid(out)  # logits -> probabilities
-    return predict
-
-
 def run(args) -> int:
+    from bookkeeping.folder import FolderWriter
+
+    widths = check_arguments(args)
+    check_memory(args, widths)
+    writer = FolderWriter(args.out if args.out is not None else default_folder(args, widths),
+                          overwrite=args.overwrite, unique=args.out is None,
+                          what="--out" if args.out is not None else "run folder",
+                          hint="--overwrite", replaceable=REPLACEABLE)
+    try:
+        with writer:  # claims the folder, makes the temporary: a bad destination stops here
+            _train_into(args, widths, writer.path)
+    except KeyboardInterrupt as exc:
+        done = f"{writer.target} was written whole" if writer.committed else "nothing written"
+        raise KeyboardInterrupt(f"{str(exc) or 'interrupted'}; {done}") from None
+    shown = os.path.relpath(writer.target) if writer.target.is_relative_to(Path.cwd()) else \
+        writer.target
+    print(f"wrote {shown}/")
+    return 0
+
+
+def _train_into(args, widths, out) -> None:
+    from torch_ref.device import resolve_device
+    try:
+        resolve_device(args.device)
+    except ValueError as exc:
+        raise ValueError(f"--device: {exc}") from None
+
     import handmade
     from compare import datasets
+    from compare.cli.train_report import check_finite_run, predictor, print_summary, summarize
     from compare.spec import build_twins
     from compare.train import plots
-    from compare.train.runs import save_run
+    from compare.train.runs import write_run_files
     from compare.train.side_by_side import train_side_by_side
 
     data = datasets.load(args.dataset, seed=args.seed)
-    spec = build_spec(data, args.hidden, args.activation, args.loss)
+    spec = build_spec(data, widths, args.activation, args.loss)
     name, options = optimizer_options(args)
     hand, twin = build_twins(spec, seed=args.seed, dtype=args.dtype, device=args.device)
     batch = args.batch_size or len(data.X_train)
     batches = handmade.make_batches(len(data.X_train), batch, args.epochs, seed=args.seed)
     two_d = data.n_features == 2 and data.task == "binary"
-    snap = None if args.no_gif or not two_d else max(
-        1, math.ceil(sum(map(len, batches)) / GIF_FRAMES))
+    steps = args.epochs * math.ceil(len(data.X_train) / batch)  # at most
+    snap = None if args.no_gif or not two_d else max(1, math.ceil(steps / GIF_FRAMES))
     print(f"{args.dataset}: {len(data.X_train)} training samples; model {list(spec.sizes)} "
           f"{list(spec.activations)} {spec.loss}; {args.optimizer} {options}; {args.dtype} on "
           f"{args.device}")
@@ -137,68 +262,34 @@ def run(args) -> int:
     result = train_side_by_side(hand, twin, data.X_train, data.y_train, batches,
                                 optimizer=name, options=options, X_val=val[0], y_val=val[1],
                                 patience=args.patience, grad_tol=args.grad_tol,
+                                divergence_factor=args.divergence_factor,
                                 snapshot_every=snap, progress=Progress())
+    check_finite_run(result, args.lr)
     summary = summarize(spec, hand, twin, data, result)
     print_summary(summary)
-    out = Path(args.out or f"runs/{args.dataset}-{args.optimizer}-{args.dtype}")
     record = {"dataset": args.dataset, "dtype": args.dtype, "device": args.device,
               "seed": args.seed, "optimizer": name, "options": options,
-              "batch_size": batch, "summary": summary, "trajectory": result.trajectory,
+              "batch_size": batch,
+              "rules": {"epochs": args.epochs, "patience": args.patience,
+                        "grad_tol": args.grad_tol,
+                        "divergence_factor": args.divergence_factor or DIVERGENCE_FACTOR},
+              "summary": summary, "trajectory": result.trajectory,
               "val": result.val}
-    save_run(out, spec, hand, twin, record)
+    write_run_files(out, spec, hand, twin, record)
     title = f"{args.dataset}, {args.optimizer}, {args.dtype}"
-    plots.plot_losses(result.trajectory, out / "losses.png", val=result.val or None, title=title)
+    plots.plot_losses(result.trajectory, out / "losses.png", val=result.val or None,
+                      title=title, loss_name=spec.loss)
     plots.plot_divergence(result.trajectory, out / "divergence.png", title=title)
     if two_d:
-        plots.plot_decision_boundary(_predictor(spec, hand.params), data.X_train,
-                                     data.y_train, out / "boundary.png", title=title)
+        restored = result.best_epoch is not None and result.best_epoch < result.epochs
+        plots.plot_decision_boundary(
+            predictor(spec, hand.params), data.X_train, data.y_train, out / "boundary.png",
+            title=title, split="training",
+            step=result.best_step if restored else len(result.trajectory),
+            epoch=result.best_epoch if restored else result.epochs, restored=restored)
         if snap:
-            frames = [(f"step {s}, loss {loss:.3f}", _predictor(spec, p))
-                      for s, loss, p in result.snapshots]
+            frames = [(f"step {s}{' (initial)' if s == 0 else ''}, training loss {loss:.4g}",
+                       predictor(spec, p)) for s, loss, p in result.snapshots]
             plots.animate_decision_boundary(frames, data.X_train, data.y_train,
-                                            out / "boundary.gif")
-    print(f"wrote {out}/")
-    return 0
-
-
-def summarize(spec, hand, twin, data, run) -> dict:
-    """Accuracies, final losses, divergence and time per epoch of both twins."""
-    from compare.train.side_by_side import accuracy
-
-    out = {"epochs": run.epochs, "steps": len(run.trajectory),
-           "stop_handmade": run.hand_stop, "stop_torch": run.torch_stop,
-           "max_rel_param_diff": run.max_divergence,
-           "final_rel_param_diff": run.trajectory[-1]["rel_param_diff"],
-           "seconds_per_epoch_handmade": run.hand_seconds / run.epochs,
-           "seconds_per_epoch_torch": run.torch_seconds / run.epochs}
-    for side, model in (("handmade", hand), ("torch", twin)):
-        for split, X, y in (("train", data.X_train, data.y_train),
-                            ("test", data.X_test, data.y_test)):
-            pred = _output(model, X)
-            out[f"{split}_accuracy_{side}"] = accuracy(pred, y, spec.loss)
-        out[f"train_loss_{side}"] = (hand.loss_value(data.X_train, data.y_train)
-                                     if side == "handmade" else
-                                     twin.loss_and_grads(data.X_train, data.y_train)[0])
-    return out
-
-
-def _output(model, X):
-    if hasattr(model, "params"):
-        return model.predict(X)
-    import torch
-    with torch.no_grad():
-        return model(model.as_input(X)).cpu().double().numpy()
-
-
-def print_summary(s: dict) -> None:
-    def f(x, fmt):
-        return "-" if x is None else format(x, fmt)
-    rows = [("train accuracy", "train_accuracy", ".4f"), ("test accuracy", "test_accuracy", ".4f"),
-            ("final train loss", "train_loss", ".6g"),
-            ("seconds per epoch", "seconds_per_epoch", ".4f")]
-    print(f"\n{'':20}{'handmade':>14}{'torch':>14}")
-    for label, key, fmt in rows:
-        print(f"{label:20}{f(s[f'{key}_handmade'], fmt):>14}{f(s[f'{key}_torch'], fmt):>14}")
-    print(f"{'stopped by':20}{s['stop_handmade']:>14}{s['stop_torch']:>14}")
-    print(f"max relative parameter difference over the run: {s['max_rel_param_diff']:.2e} "
-          f"({s['steps']} steps, {s['epochs']} epochs)")
+                                            out / "boundary.gif", title=title,
+                                            split="training")

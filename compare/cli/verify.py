@@ -2,25 +2,37 @@
 
     handgrad verify [--json FILE] [--device auto|cpu|cuda|cuda:N] [--dtype both|float64|float32]
                     [--quiet]
+    handgrad verify --replay PATH     rerun a check saved with report.save(PATH)
 
 Checks every config of ``compare.check.suite.default_configs()`` with ``check_gradients``
 and prints, per (config, dtype, device), the worst normwise relative error of the hand
 gradients against autograd and against finite differences, and the finite-difference
-steps left out at kinks. Exits 0 when every check passes and 1 when any fails. Imports
-torch (through the judge) inside ``run`` only.
+steps left out at kinks (a float32 row: those of its float64 check, which runs the
+differences; see compare/check/wide.py). Exits 0 when every check passes and 1 when any fails or is
+inconclusive. ``--json`` is strict JSON (a non-finite error is written as ``null``; see
+``compare.cli.process.json_ready``) and is written only when the matrix is complete: Ctrl-C
+stops with ``handgrad: interrupted after N of M checks`` and exit 130. Imports torch
+(through the judge) inside ``run`` only.
 """
 
 from __future__ import annotations
 
 import time
 
+from compare.cli.options import device_or_auto, output_file
+
 
 def add_arguments(p) -> None:
-    p.add_argument("--json", metavar="FILE", help="write one record per checked entry")
-    p.add_argument("--device", default="auto",
-                   help="auto (cpu and every GPU present), cpu, cuda or cuda:N")
+    p.add_argument("--json", metavar="FILE", type=output_file,
+                   help="write one record per checked entry (strict JSON; non-finite -> null)")
+    p.add_argument("--device", default="auto", type=device_or_auto,
+                   help="where the autograd reference runs: auto (cpu and every GPU present), "
+                        "cpu, cuda or cuda:N")
     p.add_argument("--dtype", default="both", choices=["both", "float64", "float32"])
     p.add_argument("--quiet", action="store_true", help="print only failures and totals")
+    p.add_argument("--replay", metavar="PATH",
+                   help="rerun a check saved by report.save(PATH) or by the pytest plugin "
+                        "(PATH.json / PATH.npz) instead of the matrix")
 
 
 def _worst(values):
@@ -35,9 +47,10 @@ def _fmt(x):
 def _line(r) -> str:
     """One ``compare.check.suite.Result`` as a table row."""
     params = [e for e in r.report.entries if e.kind == "param"]
+    differenced = [e for e in (r.report.float64 or r.report).entries if e.kind == "param"]
     ag = _worst(e.autograd_rel_err for e in params)
-    fd = _worst(e.fd_rel_err for e in params)
-    kinks = sum(e.fd_kinks for e in params)
+    fd = _worst(e.fd_rel_err for e in differenced)
+    kinks = sum(e.fd_kinks for e in differenced)
     status = {"pass": "ok", "fail": f"FAIL {r.report.failures}",
               "inconclusive": f"INCONCLUSIVE {r.report.inconclusive}"}[r.report.verdict]
     return (f"{r.config:46} {r.dtype:8} {r.device:7} {_fmt(ag):>9} {_fmt(fd):>9} "
@@ -53,17 +66,43 @@ def resolve_devices(device: str) -> list[str]:
     return [device]
 
 
+def replay(path: str) -> int:
+    """Rerun a saved check; 0 when it passes now, 1 otherwise (2: it cannot be rerun)."""
+    from compare.check.replay import load_case, rebuild_model, replay
+
+    case = load_case(path)  # FileNotFoundError / ValueError naming the file: exit 2
+    saved = case.report.get("verdict", "?")
+    if case.door != "check_gradients":
+        print(case.report.get("table", ""))
+        rebuild_model(case)  # raises with the way to rerun it in Python
+    report, _ = replay(path)
+    print(f"saved verdict: {saved} ({case.report.get('versions', {})})\nrerun now:\n{report}")
+    return 0 if report.ok else 1
+
+
 def run(args) -> int:
-    from bookkeeping.atomic import write_json_atomic
+    if args.replay is not None:
+        return replay(args.replay)
     from compare.check import suite
+    from compare.cli.process import write_json_strict
 
     devices = resolve_devices(args.device)
     dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
-    print(f"{'config':46} {'dtype':8} {'device':7} {'autograd':>9} {'fin.diff':>9} "
-          f"{'kinks':>5}  result")
     start = time.perf_counter()
-    results = suite.run_matrix(suite.default_configs(), dtypes, devices,
-                               on_result=None if args.quiet else lambda r: print(_line(r)))
+    configs, done = suite.default_configs(), []
+
+    def on_result(r) -> None:
+        done.append(r)
+        if not args.quiet:
+            print(_line(r), flush=True)  # seen as it comes, also through a pipe
+    try:
+        print(f"{'config':46} {'dtype':8} {'device':7} {'autograd':>9} {'fin.diff':>9} "
+              f"{'kinks':>5}  result", flush=True)
+        results = suite.run_matrix(configs, dtypes, devices, on_result=on_result)
+    except KeyboardInterrupt:
+        total = len(configs) * len(dtypes) * len(devices)
+        raise KeyboardInterrupt(f"interrupted after {len(done)} of {total} checks"
+                                + ("; nothing written" if args.json else "")) from None
     elapsed = time.perf_counter() - start
     failed = [r for r in results if r.report.verdict == "fail"]
     undecided = [r for r in results if r.report.verdict == "inconclusive"]
@@ -79,6 +118,6 @@ def run(args) -> int:
           + (f", {len(undecided)} inconclusive" if undecided else "")
           + f" ({len(results)} checks on {', '.join(devices)} in {elapsed:.1f} s)")
     if args.json:
-        write_json_atomic(args.json, [rec for r in results for rec in r.report.records(r.config)])
+        write_json_strict(args.json, [rec for r in results for rec in r.report.records(r.config)])
         print(f"wrote {args.json}")
     return 1 if failed or undecided else 0  # the suite must decide every check

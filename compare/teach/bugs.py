@@ -169,3 +169,19 @@ BUGS: dict[str, Bug] = {bug.name: bug for bug in [
         _softmax, ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"),
         1),
 ]}
+
+# the wrong line of each bug, as the slip writes it, and the line it should be
+LINES: dict[str, tuple[str, str]] = {
+    "seed000_mean_dw": ("dW = np.mean(X * (A - Y))       # X (n, m); A, Y (1, m)",
+                        "dW = (A - Y) @ X.T / m          # (1, n): one entry per weight"),
+    "seed003_no_sigmoid_factor": ("delta_hidden = delta_out @ W_out",
+                                  "delta_hidden = (delta_out @ W_out) * A * (1 - A)"),
+    "seed003_update_order": ("W_out -= lr * dW_out; delta_h = (delta_out @ W_out) * A * (1 - A)",
+                             "delta_h = (delta_out @ W_out) * A * (1 - A); W_out -= lr * dW_out"),
+    "missing_1_over_m": ('dOut = loss.grad(out, y, "sum")   # the loss is the mean',
+                         'dOut = loss.grad(out, y, "mean")'),
+    "sign_flip": ("dZ = (A * A - 1) * dA", "dZ = (1 - A * A) * dA"),
+    "relu_prime_at_0_is_1": ("dZ = (Z >= 0) * dA", "dZ = (Z > 0) * dA"),
+    "softmax_not_fused": ("dZ = A * (1 - A) * dA",
+                          "dZ = A * (dA - np.sum(dA * A, axis=-1, keepdims=True))"),
+}

@@ -11,14 +11,17 @@ update on a tiny network, with the handmade code and with torch (autograd and
 
 Examples: ``seed003`` (inputs [1, 2, 3], target 1, a 3-2-1 sigmoid net, ½(t - y)², η = 0.1),
 ``neuron`` (seed 000's logistic neuron on X = [[1, 2], [3, 4], [5, 6]]ᵀ, labels [0, 1]),
-``xor`` (a 2-2-1 sigmoid net on the four XOR points, bce), ``softmax`` (a 2-3 layer on
-three samples of three classes, cross-entropy on logits, fused and through the Jacobian).
+``xor`` (a 2-2-1 sigmoid net on the four XOR points, bce), ``softmax`` (the logits z = (2,
+1, 0.1) of docs/derivations/softmax_cross_entropy.md, class 0, cross-entropy on logits, fused
+and through the Jacobian). Each starts with its inputs and initial parameters, so that
+every number after them can be redone by hand.
 Their data and weights come from ``compare.teach.seeds``; the handmade intermediates are
 read from ``MLP.intermediates``.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,26 +64,62 @@ def _xor():
 
 
 def _softmax():
-    return (handmade.MLP([2, 3], ["identity"], "cross_entropy", seed=0),
-            np.array(seeds.SOFTMAX_X), np.array(seeds.SOFTMAX_Y), 0.1)
+    """docs/derivations/softmax_cross_entropy.md's example: z = (2, 1, 0.1), y = 0, m = 1
+    (a 3-3 identity layer with W = I and b = 0 hands the logits through unchanged)."""
+    model = handmade.MLP([3, 3], ["identity"], "cross_entropy", seed=0)
+    model.params["layers.0.weight"][...] = np.eye(3)
+    model.params["layers.0.bias"][...] = 0.0
+    return model, np.array([seeds.SOFTMAX_Z]), np.array(seeds.SOFTMAX_Y), 0.1
 
 
 EXAMPLES = {"seed003": _seed003, "neuron": _neuron, "xor": _xor, "softmax": _softmax}
 
 
-def derive(name: str) -> tuple[str, list[Step]]:
-    """``(title, steps)`` of example ``name``; ValueError listing the names otherwise."""
+@dataclass
+class Derivation:
+    """A worked example: ``title`` and its ``steps``; ``title, steps = derive(name)``
+    unpacks it. ``str()`` is the text ``handgrad derive`` prints; a notebook shows the table
+    (``_repr_html_``)."""
+
+    title: str
+    steps: list[Step]
+
+    def __iter__(self):
+        return iter((self.title, self.steps))
+
+    def __str__(self) -> str:
+        return format_steps(self.title, self.steps)
+
+    def _repr_html_(self) -> str:
+        def cell(a):
+            text = np.array2string(np.asarray(a, dtype=np.float64), precision=8,
+                                   separator=", ")
+            return f"<td><pre>{html.escape(text)}</pre></td>"
+        rows = "".join(f"<tr><td>{html.escape(s.label)}</td>{cell(s.hand)}{cell(s.torch)}"
+                       f"<td>{s.diff:.1e}</td></tr>" for s in self.steps)
+        return (f"<div><p><b>{html.escape(self.title)}</b></p><table><tr><th>step</th>"
+                f"<th>handmade</th><th>torch</th><th>max |difference|</th></tr>{rows}"
+                "</table></div>")
+
+
+def derive(name: str) -> Derivation:
+    """The steps of example ``name``, the inputs and initial parameters first; ValueError
+    listing the names otherwise."""
     if name not in EXAMPLES:
         raise ValueError(f"unknown example {name!r}; expected one of {sorted(EXAMPLES)}")
     hand, X, y, lr = EXAMPLES[name]()
     spec = Spec.of(hand)
     twin = spec.torch()
     hand_to_torch(hand, twin)
+    steps = [Step("X: the inputs, one sample per row", np.asarray(X, np.float64),
+                  to_numpy64(twin.as_input(X))),
+             Step("y: the labels", np.asarray(y, np.float64), np.asarray(y, np.float64))]
+    for key, value in twin.state_dict().items():  # what both start from
+        steps.append(Step(f"{key} before the step", hand.params[key], to_numpy64(value)))
 
     loss, grads = hand.loss_and_grads(X, y)
     layers = hand.intermediates  # Z_l, A_l and delta_l of that call
     t_loss, t_grads = twin.loss_and_grads(X, y)  # keeps Z_l (retain_grad) and deltas
-    steps = []
     for layer, record in enumerate(layers):
         Zt = twin.zs[layer].detach()
         prev = "X" if layer == 0 else f"A_{layer - 1}"
@@ -108,7 +147,7 @@ def derive(name: str) -> tuple[str, list[Step]]:
                           to_numpy64(value)))
     title = (f"{name}: {list(spec.sizes)} {list(spec.activations)} {spec.loss}, "
              f"{len(X)} sample(s), one gradient-descent step with η = {lr}")
-    return title, steps
+    return Derivation(title, steps)
 
 
 def _through_the_jacobian(Z, y, torch_delta) -> Step:

@@ -60,7 +60,7 @@ XOR3_BIAS = -0.5
 XOR3_WEIGHTS = (1.0, 1.0, -2.0)
 SEED004_SIZES = (1024, 500, 10)  # the network whose weights and biases it counts
 
-# handgrad's own softmax example for seed 004's softmax with cross-entropy: three samples
-# of two features, one of each of three classes.
-SOFTMAX_X = ((1.0, -0.5), (0.2, 0.8), (-1.0, 0.3))
-SOFTMAX_Y = (0, 1, 2)
+# handgrad's example for seed 004's softmax with cross-entropy (handgrad derive softmax):
+# one sample whose logits are these, of class 0.
+SOFTMAX_Z = (2.0, 1.0, 0.1)  # docs/derivations/softmax_cross_entropy.md's logits, class 0
+SOFTMAX_Y = (0,)

@@ -13,11 +13,17 @@ when the parameters shrink towards 0 (a logistic neuron on XOR converges to θ =
 a plain relative error of 1e-17-sized differences would read 1e-5).
 
 Both sides apply their own stopping rules; if they disagree (one stops, the other does
-not), the run stops and the record says which side stopped for what.
+not), the run stops and the record says which side stopped for what. Ctrl-C during the run
+raises ``KeyboardInterrupt("interrupted at epoch E, step S")``.
+
+Snapshots (``snapshot_every``) hold the handmade parameters at step 0 (the initial state),
+every ``snapshot_every`` steps and at the last step, each with the handmade loss on the
+whole training set at those parameters: a picture of a snapshot shows the loss it names.
 """
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass, field
 
@@ -35,17 +41,45 @@ class SideBySide:
 
     trajectory: list[dict] = field(default_factory=list)
     val: list[dict] = field(default_factory=list)  # per epoch: hand and torch held-out loss
-    snapshots: list[tuple[int, float, dict]] = field(default_factory=list)  # (step, loss, params)
+    # (step, training-set loss, handmade params): step 0 first, then every snapshot_every
+    snapshots: list[tuple[int, float, dict]] = field(default_factory=list)
     hand_stop: str = ""
     torch_stop: str = ""
     epochs: int = 0
     hand_seconds: float = 0.0
     torch_seconds: float = 0.0
+    best_epoch: int | None = None  # the handmade side's best validation epoch (restored)
+    best_step: int | None = None  # the last step of best_epoch
 
     @property
     def max_divergence(self) -> float:
         """The largest ``rel_param_diff`` over the run."""
         return max((r["rel_param_diff"] for r in self.trajectory), default=0.0)
+
+    def summary_rows(self) -> list[tuple[str, str, str]]:
+        """``(what, handmade, torch)`` rows: what a notebook's table shows."""
+        last = self.trajectory[-1] if self.trajectory else {}
+        steps = len(self.trajectory)
+        rows = [("steps, epochs", f"{steps}, {self.epochs}", f"{steps}, {self.epochs}"),
+                ("last batch loss", f"{last.get('hand_loss', float('nan')):.6g}",
+                 f"{last.get('torch_loss', float('nan')):.6g}")]
+        if self.val:
+            rows.append(("last validation loss", f"{self.val[-1]['hand_val_loss']:.6g}",
+                         f"{self.val[-1]['torch_val_loss']:.6g}"))
+        rows += [("stopped by", self.hand_stop or "-", self.torch_stop or "-"),
+                 ("seconds per step (training steps only, mean)",
+                  f"{self.hand_seconds / max(steps, 1):.2e}",
+                  f"{self.torch_seconds / max(steps, 1):.2e}"),
+                 ("largest parameter drift, handmade vs torch (relative)",
+                  f"{self.max_divergence:.1e}", "")]
+        return rows
+
+    def _repr_html_(self) -> str:
+        """The summary as a table, for a notebook (the trajectory stays in ``.trajectory``)."""
+        cells = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td>"
+                        f"<td>{html.escape(c)}</td></tr>" for a, b, c in self.summary_rows())
+        return ("<table><tr><th>side by side</th><th>handmade (NumPy)</th><th>torch</th></tr>"
+                f"{cells}</table>")
 
 
 def _norm(params: dict) -> float:
@@ -70,72 +104,97 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _full_loss(hand, X, y) -> float:
+    """The handmade model's loss on all of ``(X, y)``, without a step."""
+    if hasattr(hand, "loss_value"):
+        return float(hand.loss_value(X, y))
+    return float(hand.loss_and_grads(X, y)[0])
+
+
 def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=None,
                        X_val=None, y_val=None, patience=None, grad_tol=None,
-                       snapshot_every: int | None = None, progress=None) -> SideBySide:
+                       divergence_factor=None, snapshot_every: int | None = None,
+                       progress=None) -> SideBySide:
     """Train ``hand`` (handmade) and ``twin`` (torch) on the same batches, in lockstep.
 
     Args:
         hand, twin: twin models; ``hand``'s parameters are copied into ``twin`` first.
-        X, y: training data ``(m, n)`` and labels; batches: ``make_batches(...)`` output.
+        X, y: training data ``(m, n)`` and labels; batches: ``make_batches(...)`` output
+            (any re-iterable of epochs with ``len()``).
         optimizer, options: ``"sgd"`` or ``"adam"`` and torch.optim's keyword options.
         X_val, y_val: held-out split for early stopping (``patience``) and best restore.
         grad_tol: stop when the batch gradient norm falls below it.
-        snapshot_every: keep a copy of the handmade parameters every this many steps
-            (and the last), e.g. for an animation.
+        divergence_factor: passed to both Trainers when not None (a loss beyond this many
+            times the first step's is divergence); None leaves the Trainers' default.
+        snapshot_every: keep a copy of the handmade parameters at step 0, every this many
+            steps and at the last step, with the training-set loss there, e.g. for an
+            animation.
         progress: called as ``progress(epoch, n_epochs, record)`` after each epoch.
 
-    Raises ``DivergenceError`` (either side's) when a loss or gradient becomes non-finite.
+    Raises ``DivergenceError`` (either side's) when a loss or gradient becomes non-finite
+    or the loss grows beyond the divergence factor, and ``KeyboardInterrupt("interrupted
+    at epoch E, step S")`` on Ctrl-C (S: the step last begun). ``best_epoch`` and
+    ``best_step`` name the handmade side's restored epoch when a held-out split is given.
     """
     options = dict(options or {})
+    rules = {"patience": patience, "grad_tol": grad_tol}
+    if divergence_factor is not None:
+        rules["divergence_factor"] = divergence_factor
     hand_to_torch(hand, twin)
     hand_trainer = handmade.Trainer(hand, handmade.make_optimizer(optimizer, hand.params,
-                                                                  **options),
-                                    patience=patience, grad_tol=grad_tol)
+                                                                  **options), **rules)
     torch_trainer = torch_ref.Trainer(twin, torch_ref.make_optimizer(optimizer,
                                                                      twin.parameters(),
-                                                                     **options),
-                                      patience=patience, grad_tol=grad_tol)
+                                                                     **options), **rules)
     X, y = np.asarray(X), np.asarray(y)
     Xt, yt = twin.as_input(X), torch.as_tensor(y, device=twin.device)
     run = SideBySide()
-    step, norm0 = 0, _norm(hand.params)
-    for epoch, epoch_batches in enumerate(batches, start=1):
-        for idx in epoch_batches:
-            step += 1
-            t0 = time.perf_counter()
-            h_loss, h_norm = hand_trainer.step(X[idx], y[idx])
-            t1 = time.perf_counter()
-            i = torch.as_tensor(idx, device=twin.device)
-            t_loss, t_norm = torch_trainer.step(Xt[i], yt[i])
-            _sync(twin.device)
-            run.hand_seconds += t1 - t0
-            run.torch_seconds += time.perf_counter() - t1
-            max_abs, rel = _param_diffs(hand, twin, norm0)
-            run.trajectory.append({"step": step, "epoch": epoch, "hand_loss": h_loss,
-                                   "torch_loss": t_loss, "hand_grad_norm": h_norm,
-                                   "torch_grad_norm": t_norm, "max_param_diff": max_abs,
-                                   "rel_param_diff": rel})
-            if snapshot_every and step % snapshot_every == 0:
-                run.snapshots.append((step, h_loss, _copy(hand.params)))
-            if hand_trainer.stop_reason or torch_trainer.stop_reason:
+    step, epoch, norm0 = 0, 0, _norm(hand.params)
+    if snapshot_every:
+        run.snapshots.append((0, _full_loss(hand, X, y), _copy(hand.params)))
+    try:
+        for epoch, epoch_batches in enumerate(batches, start=1):
+            for idx in epoch_batches:
+                step += 1
+                t0 = time.perf_counter()
+                h_loss, h_norm = hand_trainer.step(X[idx], y[idx])
+                t1 = time.perf_counter()
+                i = torch.as_tensor(idx, device=twin.device)
+                t_loss, t_norm = torch_trainer.step(Xt[i], yt[i])
+                _sync(twin.device)
+                run.hand_seconds += t1 - t0
+                run.torch_seconds += time.perf_counter() - t1
+                max_abs, rel = _param_diffs(hand, twin, norm0)
+                run.trajectory.append({"step": step, "epoch": epoch, "hand_loss": h_loss,
+                                       "torch_loss": t_loss, "hand_grad_norm": h_norm,
+                                       "torch_grad_norm": t_norm, "max_param_diff": max_abs,
+                                       "rel_param_diff": rel})
+                if snapshot_every and step % snapshot_every == 0:
+                    run.snapshots.append((step, _full_loss(hand, X, y), _copy(hand.params)))
+                if hand_trainer.stop_reason or torch_trainer.stop_reason:
+                    break
+            stop_h = hand_trainer.end_epoch(X_val, y_val)
+            stop_t = torch_trainer.end_epoch(X_val, y_val)
+            run.epochs = epoch
+            if X_val is not None:
+                run.val.append({"epoch": epoch, "step": step,
+                                "hand_val_loss": hand_trainer.history.val_losses[-1],
+                                "torch_val_loss": torch_trainer.history.val_losses[-1]})
+            if progress is not None and run.trajectory:
+                progress(epoch, len(batches), run.trajectory[-1])
+            if stop_h or stop_t:
                 break
-        stop_h = hand_trainer.end_epoch(X_val, y_val)
-        stop_t = torch_trainer.end_epoch(X_val, y_val)
-        run.epochs = epoch
-        if X_val is not None:
-            run.val.append({"epoch": epoch, "step": step,
-                            "hand_val_loss": hand_trainer.history.val_losses[-1],
-                            "torch_val_loss": torch_trainer.history.val_losses[-1]})
-        if progress is not None and run.trajectory:
-            progress(epoch, len(batches), run.trajectory[-1])
-        if stop_h or stop_t:
-            break
-    if snapshot_every and run.trajectory and (not run.snapshots or
-                                              run.snapshots[-1][0] != step):
-        run.snapshots.append((step, run.trajectory[-1]["hand_loss"], _copy(hand.params)))
-    run.hand_stop = hand_trainer.finish().stop_reason
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted at epoch {epoch}, step {step}") from None
+    if snapshot_every and run.snapshots[-1][0] != step:
+        run.snapshots.append((step, _full_loss(hand, X, y), _copy(hand.params)))
+    history = hand_trainer.finish()
+    run.hand_stop = history.stop_reason
     run.torch_stop = torch_trainer.finish().stop_reason
+    if history.best_epoch is not None:
+        run.best_epoch = history.best_epoch
+        run.best_step = max((r["step"] for r in run.val if r["epoch"] == history.best_epoch),
+                            default=None)
     return run
 
 

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 import handmade
 from compare import check_gradients, check_layer, check_model
-from compare.check import gradcheck, model as model_door
+from compare.check import gradcheck
+from compare.check import model as model_door
 
 SLIP = 1e-6
 

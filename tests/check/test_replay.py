@@ -138,3 +138,27 @@ def test_the_pytest_plugin_saves_a_failing_check_and_says_where(tmp_path):
     assert f"failing check saved to {saved[0].with_suffix('.npz')}" in out.stdout
     assert "handgrad verify --replay" in out.stdout
     assert load_case(saved[0]).report["verdict"] == "fail"
+
+
+def test_the_notebook_table_marks_a_failing_entry():
+    model = DoubledOutputBias([4, 5, 3], ["tanh", "identity"], "cross_entropy")
+    page = check_gradients(model, *_batch())._repr_html_()
+    rows = {row.split("<td>")[1].split("</td>")[0]: row for row in page.split("<tr")[2:]}
+    assert 'class="handgrad-fail"' in rows["layers.1.bias"] and "FAIL" in rows["layers.1.bias"]
+    assert "background:#fdd" in rows["layers.1.bias"]
+    assert 'class="handgrad-pass"' in rows["layers.0.weight"]
+    assert "background" not in rows["layers.0.weight"]
+    assert "gradient check FAILED" in page
+
+
+def test_handgrad_verify_replay_reruns_a_saved_check(tmp_path, capsys):
+    from compare import cli
+
+    model = DoubledOutputBias([4, 5, 3], ["tanh", "identity"], "cross_entropy", seed=2)
+    _, meta = check_gradients(model, *_batch()).save(tmp_path / "case")
+    assert cli.main(["verify", "--replay", str(meta)]) == 1
+    out = capsys.readouterr().out
+    assert "saved verdict: fail" in out and "gradient check FAILED" in out
+    assert "layers.1.bias" in out.split("gradients that disagree:")[1]
+    assert cli.main(["verify", "--replay", str(tmp_path / "missing")]) == 2
+    assert "no saved check" in capsys.readouterr().err

@@ -42,9 +42,11 @@ def test_bench_cli_writes_records_with_the_required_fields(tmp_path, capsys):
         assert {"case", "dtype", "batch", "handmade_s", "torch_s", "ratio",
                 "gemm_frac"} <= set(r)
         assert r["ratio"] == pytest.approx(r["handmade_s"] / r["torch_s"])
+        assert r["handmade_samples_s"] == [r["handmade_s"]]  # --quick: one block
+        assert r["noisy"] is False
     assert plot.stat().st_size > 0
     out = capsys.readouterr().out
-    assert "ratio" in out
+    assert "hand/torch = handmade / torch" in out and "min/med/max" in out
     if bench_cli.is_glibc() and not bench_cli.malloc_tuned():
         # measured in a child started with the variables; its output came through
         assert "glibc malloc tuning: on" in out
@@ -89,7 +91,8 @@ def test_the_child_command_line_parses_back_to_the_same_options(argv):
 
 def test_bad_threads_are_a_usage_error_before_any_child(capsys):
     assert cli.main(["bench", "--threads", "two"]) == 2
-    assert "handgrad bench: error: invalid literal" in capsys.readouterr().err
+    assert ("handgrad bench: error: argument --threads: expected comma-separated positive "
+            "integers (e.g. 2,1), got 'two'") in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, options", [
@@ -134,7 +137,7 @@ def test_bench_cli_prints_and_writes_the_check_cost(monkeypatch, tmp_path, capsy
     for key in TUNED:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(bench, "sklearn_epoch", lambda dtype: {
-        "case": "sklearn", "handmade_s": 1.0, "sklearn_s": 1.0, "speedup": 1.0})
+        "case": "sklearn", **bench.compared("handmade", [1.0, 1.1], "sklearn", [4.0, 4.0])})
     monkeypatch.setattr(bench, "vectorization", lambda: {
         "case": "vectorization", "double_loop_s": 1.0, "sample_loop_s": 1.0, "vectorized_s": 1.0,
         "speedup_vs_double": 1.0, "speedup_vs_sample": 1.0})
@@ -150,4 +153,6 @@ def test_bench_cli_prints_and_writes_the_check_cost(monkeypatch, tmp_path, capsy
     assert records[0]["repeats"] == 5  # at least five, whatever --repeats says
     text = capsys.readouterr().out
     assert "check_gradients vs torch.autograd.gradcheck(fast_mode=True)" in text
-    assert "ratio" in text.split("gradcheck(fast_mode=True)")[1]
+    assert "ratio = check / gradcheck" in text.split("gradcheck(fast_mode=True)")[1]
+    # handmade 1.05 s (median of 1.0, 1.1) against sklearn's 4.0 s: handmade / sklearn
+    assert "handmade / sklearn 0.26" in text

@@ -25,6 +25,7 @@ def verify_json(tmp_path_factory):
 def test_verify_exits_0_and_writes_one_record_per_config_and_parameter(verify_json):
     code, records = verify_json
     assert code == 0
+    assert "NaN" not in json.dumps(records) and "Infinity" not in json.dumps(records)
     assert all(REQUIRED <= set(r) for r in records)
     params = [r for r in records if r["kind"] == "param"]
     expected = {(c.name, dtype, key) for c in matrix.default_configs()
@@ -33,7 +34,41 @@ def test_verify_exits_0_and_writes_one_record_per_config_and_parameter(verify_js
     assert {(r["config"], r["dtype"], r["param"]) for r in params} == expected
     assert len(params) == len(expected)  # no duplicates
     assert all(r["ok"] and r["device"] == "cpu" for r in records)
-    assert all(r["fd_rel_err"] is not None for r in params)
+    # finite differences judge float64; float32 code is judged through its float64 run
+    assert all(r["fd_rel_err"] is not None for r in params if r["dtype"] == "float64")
+
+
+def refuse_constant(token):
+    raise AssertionError(f"non-standard JSON token {token}")
+
+
+def test_verify_json_is_strict_and_writes_non_finite_as_null(monkeypatch, tmp_path):
+    from compare.check.report import GradReport
+
+    records = GradReport.records
+
+    def with_inf(self, config=""):
+        return [{**r, "fd_rel_err": float("inf")} for r in records(self, config)]
+    monkeypatch.setattr(GradReport, "records", with_inf)
+    first = matrix.default_configs()[:1]
+    monkeypatch.setattr(matrix, "default_configs", lambda: first)
+    path = tmp_path / "v.json"
+    assert cli.main(["verify", "--device", "cpu", "--dtype", "float64", "--quiet",
+                     "--json", str(path)]) == 0
+    written = json.loads(path.read_text(), parse_constant=refuse_constant)
+    assert written and all(r["fd_rel_err"] is None for r in written)
+
+
+def test_json_ready_writes_null_for_non_finite_and_plain_numbers(tmp_path):
+    from compare.cli.process import write_json_strict
+
+    path = tmp_path / "x.json"
+    write_json_strict(path, [{"a": float("nan"), "b": np.float32(np.inf), "c": -np.inf,
+                              "d": np.bool_(True), "e": np.array([1.0, np.nan]), "f": 1.5,
+                              "g": None, "h": "NaN", "i": (np.int64(3),)}])
+    assert json.loads(path.read_text(), parse_constant=refuse_constant) == [
+        {"a": None, "b": None, "c": None, "d": True, "e": [1.0, None], "f": 1.5, "g": None,
+         "h": "NaN", "i": [3]}]
 
 
 def test_verify_fails_with_exit_1_on_a_wrong_gradient(monkeypatch, capsys):
@@ -69,7 +104,7 @@ def test_train_writes_the_run_folder(tmp_path, capsys):
     assert cli.main(["train", "--epochs", "3", "--out", str(tmp_path)]) == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert names == {"run.json", "params.npz", "state_dict.pt", "losses.png", "divergence.png",
-                     "boundary.png", "boundary.gif"}
+                     "boundary.png", "boundary.gif", "manifest.json"}
     out = capsys.readouterr().out
     assert "test accuracy" in out and "seconds per epoch" in out
     hand, twin, record = load_run(tmp_path)

@@ -50,12 +50,27 @@ COUNT = ()  # count_parameters is plain Python: not even NumPy
     (main_call(["trian"]), 2, ()),  # a mistyped subcommand
     (main_call(["train", "--dataset", "mnist"]), 2, ()),
     (main_call([]), 2, ()),
+    (main_call(["bench", "--threads", "0"]), 2, ()),
+    (main_call(["bench", "--cases", "1024"]), 2, ()),
+    (main_call(["verify", "--json", "."]), 2, ()),
+    (main_call(["verify", "--device", "tpu"]), 2, ()),
+    (main_call(["derive", "seed004"]), 2, ()),
+    (main_call(["derive", "xor", "--bug", "sign_flip"]), 2, ()),
 ], ids=["import", "build-parser", "help", "train-help", "count", "count-seed004",
-        "count-error", "mistyped", "bad-choice", "no-command"])
+        "count-error", "mistyped", "bad-choice", "no-command", "bench-threads", "bench-cases",
+        "verify-json-folder", "verify-device", "derive-example", "derive-both"])
 def test_no_heavy_package_is_imported(code, expected, allowed):
     result = probe(code)
     assert result["code"] == expected
     assert [m for m in result["heavy"] if m not in allowed] == [], f"imported {result['heavy']}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["bench", "--help"], ["trian"],
+                                  ["bench", "--repeats", "0"]])
+def test_help_and_usage_errors_import_not_even_numpy(argv):
+    # what keeps `handgrad --help` near the interpreter's own start-up time (~0.1 s)
+    result = probe(main_call(argv) + "code = int('numpy' in sys.modules)\n")
+    assert result["code"] == 0
 
 
 def test_the_probe_sees_a_heavy_import():

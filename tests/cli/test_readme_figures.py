@@ -10,7 +10,7 @@ import pytest
 from compare import cli
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-ROWS = re.findall(r"^\| (.+?) \| `(handgrad train [^`]+)` \| ([≥≤=]) ([\d.]+) \| ([\d.]+) \|$",
+ROWS = re.findall(r"^\| (.+?) \| `\.venv/bin/(handgrad train [^`]+)` \| ([≥≤=]) ([\d.]+) \| ([\d.]+) \|$",
                   README, re.M)
 
 

@@ -91,3 +91,37 @@ def test_labels_of_the_wrong_size_raise():
     net = mlp(sizes=(2, 3, 2))
     with pytest.raises(ValueError, match="elements"):
         net.loss_and_grads(np.zeros((4, 2)), np.zeros(5))
+
+
+BEFORE_FORWARD = "backward called before forward"
+
+
+@pytest.mark.parametrize("model", ["mlp", "logistic-neuron", "perceptron"])
+def test_backward_before_forward_is_a_runtime_error_that_says_so(model):
+    net = {"mlp": mlp, "logistic-neuron": lambda: handmade.LogisticNeuron(2),
+           "perceptron": lambda: handmade.Perceptron(2)}[model]()
+    with pytest.raises(RuntimeError, match=f"^{BEFORE_FORWARD}: call forward"):
+        net.backward(np.ones((4, 1)))
+
+
+@pytest.mark.parametrize("cache", [None, (), []], ids=["none", "empty-tuple", "empty-list"])
+def test_dense_backward_without_a_forward_cache_is_a_runtime_error(cache):
+    with pytest.raises(RuntimeError, match=f"^{BEFORE_FORWARD}: dense_backward needs the "
+                                           r"cache \(X, W\) that dense_forward returned"):
+        handmade.dense_backward(np.ones((4, 3)), cache)
+
+
+def test_dense_backward_with_something_else_as_cache_is_a_type_error():
+    with pytest.raises(TypeError, match=r"cache must be the \(X, W\) pair that dense_forward "
+                                        "returned, got ndarray"):
+        handmade.dense_backward(np.ones((4, 3)), np.ones((4, 2)))
+
+
+def test_backward_with_dA_not_shaped_like_the_last_output_says_both_shapes():
+    net = mlp()
+    net.forward(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"dA must have the shape of the last forward's "
+                                         r"output \(4, 1\), got \(3, 1\)"):
+        net.backward(np.ones((3, 1)))
+    grads = net.backward(np.ones((4, 1)))  # the right shape still works after the refusal
+    assert grads["layers.0.weight"].shape == (3, 2)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from compare import cli
-from compare.teach.bugs import BUGS
+from compare.teach.bugs import BUGS, LINES
 from compare.teach.derive import EXAMPLES, derive
 from tests.teach.test_seed003_step import written_out_step
 
@@ -42,9 +42,24 @@ def test_softmax_example_shows_the_jacobian_path_equals_the_fused_one():
     fused = by_label["δ_0 = dL/dZ_0"].hand
     jacobian = next(s for s in steps if s.label.startswith("δ via the softmax Jacobian")).hand
     np.testing.assert_allclose(jacobian, fused, rtol=1e-12, atol=1e-15)
-    p = by_label["p = softmax(Z)"].hand
-    onehot = np.eye(3)[[0, 1, 2]]
-    np.testing.assert_allclose(fused, (p - onehot) / 3, rtol=1e-12, atol=1e-15)  # written out
+    z = np.array([2.0, 1.0, 0.1])  # the example of docs/derivations/softmax_cross_entropy.md
+    p = np.exp(z) / np.exp(z).sum()  # written out
+    np.testing.assert_allclose(by_label["p = softmax(Z)"].hand[0], p, rtol=1e-12)
+    np.testing.assert_allclose(fused[0], p - [1, 0, 0], rtol=1e-12, atol=1e-15)  # m = 1, y = 0
+    # the page's printed numbers (8 digits)
+    np.testing.assert_allclose(p, [0.65900114, 0.24243297, 0.09856589], atol=5e-9)
+    np.testing.assert_allclose(by_label["L = cross_entropy"].hand, 0.41703002, atol=5e-9)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_the_inputs_and_initial_parameters_come_first(name):
+    title, steps = derive(name)
+    labels = [s.label for s in steps]
+    assert labels[0].startswith("X: the inputs") and labels[1].startswith("y: the labels")
+    first_formula = next(i for i, s in enumerate(labels) if s.startswith("Z_0"))
+    initial = [s for s in labels[:first_formula] if s.endswith("before the step")]
+    assert initial and all(k.startswith("layers.") for k in initial)
+    assert len(initial) == first_formula - 2  # nothing else before the first formula
 
 
 @pytest.mark.parametrize("name", sorted(BUGS))
@@ -52,6 +67,9 @@ def test_derive_bug_prints_the_report_and_the_localization(name, capsys):
     assert cli.main(["derive", "--bug", name]) == 0
     out = capsys.readouterr().out
     assert BUGS[name].sentence in out
+    wrong, right = LINES[name]
+    assert f"wrong:  {wrong}" in out and f"right:  {right}" in out
+    assert out.index("wrong:") < out.index("gradient check FAILED")  # the lines, then the report
     assert "gradient check FAILED" in out and "as the gallery expects" in out
 
 
@@ -60,7 +78,7 @@ def test_listing_and_unknown_names(capsys):
     listing = capsys.readouterr().out
     assert all(name in listing for name in BUGS)
     assert cli.main(["derive", "nope"]) == 2
-    assert "unknown example" in capsys.readouterr().err
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
     assert cli.main(["derive", "--bug", "nope"]) == 2
 
 

@@ -22,7 +22,7 @@ from handmade.persist import save_params
 from torch_ref.persist import save_state
 
 ROOT = Path(__file__).resolve().parents[2]
-PROTOCOL = {"_apply", "_lr", "_snapshot", "_restore", "val_loss", "_prepare", "_index"}
+PROTOCOL = {"_apply", "_lr", "_snapshot", "_restore", "val_loss", "_host", "_prepare", "_index"}
 
 
 def test_both_twins_raise_and_record_with_the_same_classes():
@@ -49,7 +49,7 @@ def test_the_base_names_what_a_twin_must_supply():
 
 def test_bookkeeping_imports_no_twin_and_no_torch():
     code = ("import sys, bookkeeping.training, bookkeeping.atomic, bookkeeping.checks, "
-            "bookkeeping.errors; "
+            "bookkeeping.errors, bookkeeping.batches, bookkeeping.threads; "
             "print(sorted(m for m in ('torch', 'handmade', 'torch_ref', 'compare') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
@@ -142,3 +142,76 @@ def test_atomic_path_keeps_the_old_file_when_the_block_raises(tmp_path):
         raise RuntimeError("crash")
     assert json.loads(target.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def _eager_batches(n_samples, batch_size, epochs, seed=0, shuffle=True):
+    """The witness: make_batches as it was written before it became lazy (a full list)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(epochs):
+        order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+        out.append([order[i:i + batch_size] for i in range(0, n_samples, batch_size)])
+    return out
+
+
+@pytest.mark.parametrize("n, b, epochs, seed, shuffle", [
+    (10, 3, 4, 1, True), (240, 32, 7, 0, True), (5, 5, 3, 2, True), (7, 1, 2, 9, True),
+    (9, 4, 3, 0, False)])
+def test_lazy_batches_are_the_eager_ones_batch_for_batch(n, b, epochs, seed, shuffle):
+    lazy = training.make_batches(n, b, epochs, seed=seed, shuffle=shuffle)
+    eager = _eager_batches(n, b, epochs, seed, shuffle)
+    assert len(lazy) == epochs and lazy.steps_per_epoch == len(eager[0])
+    assert lazy.n_steps == sum(map(len, eager))
+    for _ in range(2):  # re-iterable: the second pass gives the same batches again
+        got = list(lazy)
+        assert len(got) == epochs
+        for e_lazy, e_eager in zip(got, eager):
+            assert isinstance(e_lazy, list) and len(e_lazy) == len(e_eager)
+            for a, w in zip(e_lazy, e_eager):
+                np.testing.assert_array_equal(a, w)
+    np.testing.assert_array_equal(np.concatenate(lazy[-1]), np.concatenate(eager[-1]))
+    sliced = lazy[1::2]
+    assert len(sliced) == len(eager[1::2])
+    for e_lazy, e_eager in zip(sliced, eager[1::2]):
+        np.testing.assert_array_equal(np.concatenate(e_lazy), np.concatenate(e_eager))
+
+
+def test_a_hundred_million_epochs_cost_the_memory_of_one():
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    batches = training.make_batches(240, 32, 10**8, seed=0)
+    first = next(iter(batches))
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(batches) == 10**8 and batches.n_steps == 8 * 10**8
+    assert seconds < 1.0 and peak < 1_000_000  # eagerly: 5.4 GB and minutes
+    np.testing.assert_array_equal(first[0], _eager_batches(240, 32, 1)[0][0])
+
+
+@pytest.mark.parametrize("index, error, words", [
+    (3, IndexError, "epoch index 3 out of range for 3 epoch(s)"),
+    (-4, IndexError, "epoch index -4 out of range"),
+    (1.0, TypeError, "an epoch index must be an integer or a slice, got float")])
+def test_a_wrong_epoch_index_says_what_is_wrong(index, error, words):
+    with pytest.raises(error) as info:
+        training.make_batches(6, 2, 3)[index]
+    assert words in str(info.value)
+
+
+def test_check_data_names_the_first_non_finite_row_and_column():
+    X = np.zeros((50, 4))
+    X[37, 2], X[40, 0] = np.nan, np.inf
+    with pytest.raises(ValueError) as info:
+        training.check_data(X, np.zeros(50))
+    assert str(info.value) == ("X has a non-finite value in row 37 (column 2): nan; X must be "
+                               "finite (2 NaN/Inf value(s) in all)")
+    y = np.zeros(50)
+    y[11] = -np.inf
+    with pytest.raises(ValueError, match=r"^y_val has a non-finite value in row 11: -inf; "
+                                         r"y_val must be finite \(1 NaN/Inf"):
+        training.check_data(np.zeros((50, 4)), y, ("X_val", "y_val"))
+    training.check_data(np.zeros((3, 2), dtype=int), [0, 1, 1])  # ints: finite by nature

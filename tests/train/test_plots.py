@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from compare.train import plots
+from compare.train import plot_curves, plots
 
 plt = plots.plt  # the module's pyplot, imported after it chose its backend
 STEPS_PER_EPOCH = 10
@@ -75,9 +75,9 @@ CASES = {  # id -> how to draw it into a path
                                                          resolution=60),
 }
 # colours that must appear: each series / each class has its own
-TAB = {"blue": (31, 119, 180), "orange": (255, 127, 14), "red": (214, 39, 40),
+TAB = {"blue": (31, 119, 180), "navy": (0, 0, 128), "red": (214, 39, 40),
        "purple": (148, 103, 189), "class0": (0x1F, 0x4E, 0x99), "class1": (0xB2, 0x18, 0x2B)}
-COLOURS = {"losses": ["blue", "orange"], "divergence": ["red", "purple"],
+COLOURS = {"losses": ["blue", "navy"], "divergence": ["red", "purple"],
            "boundary": ["class0", "class1"]}
 
 
@@ -150,19 +150,22 @@ def test_no_figure_leak(rendered, name):
 
 def test_losses_legend_styles_and_log_scale(rendered):
     record = rendered["losses"][1]
-    assert record["legend"] == ["handmade (NumPy)", "torch"]
-    assert record["lines"]["handmade (NumPy)"][2] == "-"
-    assert record["lines"]["torch"][2] == "--"
-    assert record["yscale"] == "log"
+    mean = "training, mean over each epoch's batches: "
+    assert record["legend"] == ["training, each batch (handmade (NumPy), raw)",
+                                mean + "handmade (NumPy)", mean + "torch"]
+    assert record["lines"][mean + "handmade (NumPy)"][2] == "-"
+    assert record["lines"][mean + "torch"][2] == "--"
+    assert record["yscale"] == "linear"  # 0.1 .. 0.77: less than a factor 10
     assert rendered["losses_with_zero"][1]["yscale"] == "linear"  # 0 has no logarithm
 
 
-def test_validation_markers_sit_where_each_epoch_ends(rendered):
+def test_validation_sits_where_each_epoch_ends(rendered):
     lines = rendered["losses_with_val"][1]["lines"]
-    for label in ("handmade (NumPy), validation", "torch, validation"):
+    for label, key in (("validation, end of each epoch: handmade (NumPy)", "hand_val_loss"),
+                       ("validation, end of each epoch: torch", "torch_val_loss")):
         x, y, _ = lines[label]
         np.testing.assert_array_equal(x, [0, 10, 20, 30, 40])  # epoch 0 is before step 1
-        np.testing.assert_allclose(y, [v["hand_val_loss"] for v in VAL])
+        np.testing.assert_allclose(y, [v[key] for v in VAL])
 
 
 @pytest.mark.parametrize("name", list(DIVERGENCE))
@@ -172,8 +175,8 @@ def test_divergence_draws_zeros_at_a_labelled_floor(rendered, name):
     assert record["yscale"] == "log"
     lo, hi = record["ylim"]
     assert np.isfinite([lo, hi]).all() and 0 < lo < floor and hi > 1.2e-7
-    for key, label in [("max_param_diff", "max |θ_hand − θ_torch|"),
-                       ("rel_param_diff", "‖θ_hand − θ_torch‖ / max(‖θ_torch‖, ‖θ_0‖)")]:
+    for key, label in [("max_param_diff", plot_curves.MAX_DIFF),
+                       ("rel_param_diff", plot_curves.REL_DIFF)]:
         x, y, _ = record["lines"][label]
         v = np.array([r[key] for r in data])
         np.testing.assert_array_equal(x, [r["step"] for r in data])
@@ -187,7 +190,7 @@ def test_divergence_draws_zeros_at_a_labelled_floor(rendered, name):
 def test_decision_boundary_has_the_half_contour_legend_and_padded_limits(rendered, name):
     record = rendered[name][1]
     assert record["contour_lines"] == [[0.5]]
-    assert record["legend"] == ["class 0", "class 1"]
+    assert record["legend"] == ["class 0", "class 1", "P = 0.5 (decision boundary)"]
     (x0, x1), (y0, y1) = record["xlim"], record["ylim"]
     assert x0 < X[:, 0].min() and x1 > X[:, 0].max()
     assert y0 < X[:, 1].min() and y1 > X[:, 1].max()

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import handmade
+import torch_ref
 from compare import build_twins, datasets
 from compare.cli.train import build_spec
 from compare.train.side_by_side import train_side_by_side
@@ -78,3 +79,95 @@ def test_a_different_update_rule_is_caught_by_the_trajectory(monkeypatch):
                              handmade.make_batches(len(data.X_train), 16, 2, seed=0),
                              options={"lr": 0.05, "momentum": 0.9})
     assert run.max_divergence > 1e-6
+
+
+def _xor_run(**kwargs):
+    data = datasets.load("xor")
+    hand, twin = build_twins(build_spec(data, "3", "tanh", None), seed=0)
+    batches = handmade.make_batches(len(data.X_train), 2, 5, seed=0)  # 2 steps per epoch
+    return data, hand, twin, train_side_by_side(hand, twin, data.X_train, data.y_train,
+                                                batches, optimizer="adam",
+                                                options={"lr": 0.05}, **kwargs)
+
+
+def test_snapshots_start_at_the_initial_state_with_the_training_set_loss():
+    data = datasets.load("xor")
+    spec = build_spec(data, "3", "tanh", None)
+    _, witness = build_twins(spec, seed=0)  # the same initialization, never trained
+    initial = {k: v.detach().numpy().copy() for k, v in witness.state_dict().items()}
+    run = _xor_run(snapshot_every=3)[-1]
+    assert [s for s, _, _ in run.snapshots] == [0, 3, 6, 9, 10]  # 10 steps; the last too
+    step0, loss0, params0 = run.snapshots[0]
+    for key, value in initial.items():
+        np.testing.assert_array_equal(params0[key], value, err_msg=key)
+    # the torch twin's loss on all four points, before any step (not a batch's)
+    assert loss0 == pytest.approx(witness.loss_and_grads(data.X_train, data.y_train)[0],
+                                  rel=1e-12)
+    for step, loss, params in run.snapshots[1:]:  # each: the loss of the parameters it holds
+        witness.load_state_dict({k: torch.as_tensor(v) for k, v in params.items()})
+        assert loss == pytest.approx(witness.loss_and_grads(data.X_train, data.y_train)[0],
+                                     rel=1e-12), step
+
+
+def test_an_interrupt_says_where_the_run_was(monkeypatch):
+    calls = []
+    real = handmade.MLP.loss_and_grads
+
+    def interrupted_at_the_seventh(self, X, y):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return real(self, X, y)
+
+    monkeypatch.setattr(handmade.MLP, "loss_and_grads", interrupted_at_the_seventh)
+    with pytest.raises(KeyboardInterrupt) as info:
+        _xor_run()
+    assert str(info.value) == "interrupted at epoch 4, step 7"  # 2 steps per epoch
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("factor, passed", [(None, False), (50.0, True)])
+def test_divergence_factor_reaches_both_trainers_only_when_given(monkeypatch, factor, passed):
+    seen = []
+    for module in (handmade, torch_ref):
+        def spy(*args, _real=module.Trainer, **kwargs):
+            seen.append(kwargs)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(f"compare.train.side_by_side.{module.__name__}.Trainer", spy)
+    _xor_run(divergence_factor=factor)
+    assert len(seen) == 2
+    assert all(("divergence_factor" in kw) == passed for kw in seen)
+    if passed:
+        assert [kw["divergence_factor"] for kw in seen] == [50.0, 50.0]
+
+
+def test_the_restored_epoch_and_its_step_are_recorded():
+    data = datasets.load("moons")
+    hand, twin = build_twins(build_spec(data, "8", "tanh", None), seed=0)
+    batches = handmade.make_batches(len(data.X_train), 64, 30, seed=0)
+    run = train_side_by_side(hand, twin, data.X_train, data.y_train, batches, optimizer="adam",
+                             options={"lr": 0.05}, X_val=data.X_val, y_val=data.y_val,
+                             patience=3)
+    losses = [r["hand_val_loss"] for r in run.val]
+    best = int(np.argmin(losses))  # the first lowest: what the Trainer keeps
+    assert run.best_epoch == run.val[best]["epoch"]
+    assert run.best_step == run.val[best]["step"] == 4 * run.best_epoch  # 4 batches an epoch
+
+
+def test_the_notebook_table_shows_both_sides_of_a_run():
+    from compare.spec import Spec
+    from handmade import make_batches
+
+    spec = Spec((2, 3, 1), ("tanh", "sigmoid"), "bce")
+    hand, twin = spec.hand(seed=0), spec.torch()
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 2)), rng.integers(0, 2, 16).astype(float)
+    run = train_side_by_side(hand, twin, X, y, make_batches(16, 8, 3, seed=0),
+                             options={"lr": 0.1})
+    page = run._repr_html_()
+    assert "<th>handmade (NumPy)</th><th>torch</th>" in page
+    loss_row = page.split("<td>last batch loss</td>")[1].split("</tr>")[0]
+    hand_loss, torch_loss = (float(c.split("</td>")[0]) for c in loss_row.split("<td>")[1:3])
+    assert hand_loss == pytest.approx(run.trajectory[-1]["hand_loss"], rel=1e-5)
+    assert torch_loss == pytest.approx(run.trajectory[-1]["torch_loss"], rel=1e-5)
+    assert "<td>6, 3</td>" in page  # 16 samples in batches of 8, 3 epochs

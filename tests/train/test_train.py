@@ -175,3 +175,24 @@ def test_fit_refuses_float_row_indices():
     with pytest.raises(TypeError, match="1-D array of integer row indices, got dtype float64 "
                                         r"and shape \(2,\) in epoch 1"):
         trainer.fit(X, y, [[np.array([0.0, 1.0])]])
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_an_interrupt_inside_fit_says_where_it_happened(side):
+    X, y = _regression()
+    model, trainer = _trainer(side, Spec((3, 1), ("identity",), "mse"), "sgd", {"lr": 0.01})
+    real, calls = model.loss_and_grads, []
+
+    def interrupted_at_the_seventh(Xb, yb):
+        calls.append(len(Xb))
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return real(Xb, yb)
+
+    model.loss_and_grads = interrupted_at_the_seventh
+    batches = handmade.make_batches(len(X), 10, epochs=3, seed=0)  # 4 steps per epoch
+    with pytest.raises(KeyboardInterrupt) as info:
+        trainer.fit(X, y, batches)
+    assert str(info.value) == "interrupted at epoch 2, step 7"  # 7 = 4 + 3
+    assert isinstance(info.value.__cause__, KeyboardInterrupt)
+    assert len(trainer.history.losses) == 6

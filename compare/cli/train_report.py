@@ -1,0 +1,99 @@
+"""``handgrad train``'s summary: what both twins reached, as a table and as ``run.json``.
+
+``summarize`` measures, after the run: accuracy on the training and test splits, the loss
+on the whole training split (not a batch), the largest and the final relative parameter
+difference, and the mean seconds per epoch of each twin's training steps (forward,
+backward and update only: the comparison, the progress line and the plots are not
+counted). ``print_summary`` prints it with each column wide enough for its longest entry.
+``check_finite_run`` turns a run whose record went non-finite into a ``DivergenceError``
+before anything is written. Imported by ``compare.cli.train.run`` only (NumPy, torch).
+"""
+
+from __future__ import annotations
+
+import math
+
+# (label, key in summarize's dict, format): the table's rows
+ROWS = (("train accuracy", "train_accuracy", ".4f"),
+        ("test accuracy", "test_accuracy", ".4f"),
+        ("train loss (whole split, at the end)", "train_loss", ".6g"),
+        ("seconds per epoch (steps only, mean)", "seconds_per_epoch", ".4f"),
+        ("stopped by", "stop", ""))
+RECORD_KEYS = ("hand_loss", "torch_loss", "hand_grad_norm", "torch_grad_norm",
+               "max_param_diff", "rel_param_diff")
+
+
+def check_finite_run(run, lr) -> None:
+    """DivergenceError at the first step whose record holds a NaN/Inf (a loss, a gradient
+    norm, or the parameter difference once the parameters overflow)."""
+    from bookkeeping.errors import DivergenceError
+
+    for rec in run.trajectory:
+        bad = [k for k in RECORD_KEYS if not math.isfinite(rec.get(k, 0.0))]
+        if bad:
+            raise DivergenceError(f"{', '.join(bad)} became NaN/Inf (the parameters overflow)",
+                                  rec["step"], rec["epoch"], lr)
+
+
+def summarize(spec, hand, twin, data, run) -> dict:
+    """Accuracies, final losses, divergence and time per epoch of both twins."""
+    from compare.train.side_by_side import accuracy
+
+    out = {"epochs": run.epochs, "steps": len(run.trajectory),
+           "stop_handmade": run.hand_stop, "stop_torch": run.torch_stop,
+           "max_rel_param_diff": run.max_divergence,
+           "final_rel_param_diff": run.trajectory[-1]["rel_param_diff"],
+           "seconds_per_epoch_handmade": run.hand_seconds / run.epochs,
+           "seconds_per_epoch_torch": run.torch_seconds / run.epochs}
+    for side, model in (("handmade", hand), ("torch", twin)):
+        for split, X, y in (("train", data.X_train, data.y_train),
+                            ("test", data.X_test, data.y_test)):
+            out[f"{split}_accuracy_{side}"] = accuracy(_output(model, X), y, spec.loss)
+        out[f"train_loss_{side}"] = (hand.loss_value(data.X_train, data.y_train)
+                                     if side == "handmade" else
+                                     twin.loss_and_grads(data.X_train, data.y_train)[0])
+    return out
+
+
+def _output(model, X):
+    if hasattr(model, "params"):
+        return model.predict(X)
+    import torch
+    with torch.no_grad():
+        return model(model.as_input(X)).cpu().double().numpy()
+
+
+def summary_table(s: dict) -> list[str]:
+    """The summary's lines: a row per measure, a column per twin, then the divergence."""
+    def cell(key, fmt):
+        x = s[key]
+        return "-" if x is None or x == "" else format(x, fmt)
+    rows = [(label, cell(f"{key}_handmade", fmt), cell(f"{key}_torch", fmt))
+            for label, key, fmt in ROWS]
+    w0 = max(len(r[0]) for r in rows)
+    w = max(len("handmade"), *(len(c) for r in rows for c in r[1:]))
+    lines = [f"{'':{w0}}  {'handmade':>{w}}  {'torch':>{w}}"]
+    lines += [f"{label:{w0}}  {h:>{w}}  {t:>{w}}" for label, h, t in rows]
+    lines.append(f"max relative parameter difference over the run: "
+                 f"{s['max_rel_param_diff']:.2e} ({s['steps']} steps, {s['epochs']} epochs)")
+    return lines
+
+
+def print_summary(s: dict) -> None:
+    print("\n" + "\n".join(summary_table(s)))
+
+
+def predictor(spec, params: dict):
+    """``points (g, 2) -> P(class 1) (g,)`` for a binary model with ``params``."""
+    import numpy as np
+
+    from handmade.activations import sigmoid
+
+    model = spec.hand(dtype=np.float64)
+    for key, p in model.params.items():
+        p[...] = params[key]
+
+    def predict(points):
+        out = model.predict(points)[:, 0]
+        return out if spec.loss == "bce" else sigmoid(out)  # logits -> probabilities
+    return predict
