@@ -153,7 +153,7 @@ def finite_or_null(data):
     """``data`` with every NaN/±Inf float replaced by ``None``, NumPy scalars and arrays as
     Python numbers and lists."""
     if isinstance(data, dict):
-        return {k: finite_or_null(v) for k, v in data.items()}
+        return {str(k): finite_or_null(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [finite_or_null(v) for v in data]
     if hasattr(data, "tolist") and not isinstance(data, (str, bytes)):

@@ -25,7 +25,6 @@ away, Ctrl-C, a bad ``MPLBACKEND``, and JSON that other programs can read.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -155,23 +154,15 @@ def check_matplotlib_backend(environ=None) -> None:
 
 
 def json_ready(value):
-    """``value`` with every non-finite float as None and NumPy scalars as Python ones."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return json_ready(value.tolist())  # a NumPy scalar or array
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    """``value`` with every non-finite float as None and NumPy scalars as Python ones
+    (``bookkeeping.atomic.finite_or_null``, written once)."""
+    from bookkeeping.atomic import finite_or_null
+
+    return finite_or_null(value)
 
 
 def write_json_strict(path, data) -> None:
-    """Write ``json_ready(data)`` to ``path`` atomically, as strict JSON."""
-    import json
+    """Write ``data`` to ``path`` atomically, as strict JSON (``write_json_atomic``)."""
+    from bookkeeping.atomic import write_json_atomic
 
-    from bookkeeping.atomic import atomic_open
-
-    with atomic_open(path, "x") as f:
-        json.dump(json_ready(data), f, indent=1, allow_nan=False)
+    write_json_atomic(path, data)
