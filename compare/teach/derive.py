@@ -115,7 +115,8 @@ def derive(name: str) -> Derivation:
                   to_numpy64(twin.as_input(X))),
              Step("y: the labels", np.asarray(y, np.float64), np.asarray(y, np.float64))]
     for key, value in twin.state_dict().items():  # what both start from
-        steps.append(Step(f"{key} before the step", hand.params[key], to_numpy64(value)))
+        steps.append(Step(f"{key} before the step", hand.params[key].copy(),
+                          to_numpy64(value).copy()))  # copies: the step below updates them
 
     loss, grads = hand.loss_and_grads(X, y)
     layers = hand.intermediates  # Z_l, A_l and delta_l of that call

@@ -85,3 +85,14 @@ def test_listing_and_unknown_names(capsys):
 def test_count_command(capsys):
     assert cli.main(["count", "1024", "500", "10"]) == 0
     assert "517 000 weights, 510 biases, 517 510 parameters" in capsys.readouterr().out
+
+
+def test_the_initial_parameters_shown_are_those_before_the_step():
+    from compare.teach import seeds
+
+    _, steps = derive("seed003")
+    shown = {s.label.split(" ")[0]: s for s in steps if s.label.endswith("before the step")}
+    for key, printed in seeds.SEED003_PARAMS.items():  # the tutorial's printed weights
+        np.testing.assert_array_equal(shown[key].hand, np.asarray(printed).reshape(
+            shown[key].hand.shape), err_msg=key)
+        np.testing.assert_array_equal(shown[key].torch, shown[key].hand, err_msg=key)
