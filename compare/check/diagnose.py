@@ -229,9 +229,10 @@ def _diagnose_layers(model, X, y, report, ref_deltas, ref_grads) -> dict[str, st
         return {}
     model.loss_and_grads(X, y)  # fresh intermediates: finite differences ran forwards since
     inter = model.intermediates
-    dtype = np.asarray(inter[layer].delta).dtype
-    Z, A, hand = (np.asarray(v, np.float64) for v in (inter[layer].Z, inter[layer].A,
-                                                        inter[layer].delta))
+    delta = inter[layer].delta  # a loss_and_grads that set deltas itself: read those
+    delta = delta if delta is not None else getattr(model, "deltas", [None] * (layer + 1))[layer]
+    dtype = np.asarray(delta).dtype
+    Z, A, hand = (np.asarray(v, np.float64) for v in (inter[layer].Z, inter[layer].A, delta))
     ref = np.asarray(ref_deltas[f"delta[{layer}]"], np.float64)
     act = get_activation(model.activations[layer])
     nxt = f"delta[{layer + 1}]"

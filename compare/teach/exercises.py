@@ -14,6 +14,8 @@ that are wrong).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from compare.check.diagnose import diagnose as _diagnose
@@ -25,7 +27,10 @@ RTOL = 1e-6  # an answer computed in float64 by another route agrees to ~1e-15; 
 def diagnose(mine, ref, n_samples=None) -> str | None:
     """The judge's diagnosis, in an exercise's words (yours, the expected)."""
     why = _diagnose(mine, ref, n_samples=n_samples)
-    return why and why.replace("hand =", "yours =").replace("× autograd", "× the expected")
+    if not why:
+        return why
+    why = re.sub(r"\bhand\b", "yours", why)
+    return re.sub(r"\b(torch )?autograd\b", "the expected", why)
 
 
 class WrongAnswer(AssertionError):
