@@ -35,6 +35,6 @@ def test_hand_gradient_matches_autograd_and_finite_differences(cfg, dtype, devic
         differenced = params
     assert all(e.fd_rel_err is not None for e in differenced)  # every tensor was differenced
     if dtype == "float64":
-        # the acceptance bounds (measured worst: ~2e-15 and ~1e-8)
+        # the documented bounds (measured worst: ~2e-15 and ~1e-8)
         assert max(e.autograd_rel_err for e in params) <= 1e-12, report
         assert max(e.fd_rel_err for e in params) <= 1e-6, report

@@ -16,7 +16,7 @@ def test_seed003_updated_weights_match_torch(capsys):
                              "layers.1.bias"]
     _, _, *expected = written_out_step()  # the arithmetic written out in seed 003's notation
     for (key, step), exp in zip(updated.items(), expected):
-        # the issue's bound: handmade and torch within 1e-12 (float64, a dozen roundings)
+        # the documented bound: handmade and torch within 1e-12 (float64, a dozen roundings)
         np.testing.assert_allclose(step.hand, step.torch, rtol=1e-12, atol=0, err_msg=key)
         np.testing.assert_allclose(step.hand, exp, rtol=1e-12, atol=0, err_msg=key)
     assert cli.main(["derive", "seed003"]) == 0

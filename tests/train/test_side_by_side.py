@@ -43,7 +43,7 @@ def _run(name, opt, dtype="float64", device="cpu", steps=1000, batch_size=16):
 def test_float64_twins_agree_to_1e_9_after_1000_steps(name, opt, device):
     run = _run(name, opt, device=device)
     assert len(run.trajectory) >= 1000
-    # the bound: 1e-9 relative. Both sides round differently at ~1e-16 per step;
+    # the documented bound: 1e-9 relative. Both sides round differently at ~1e-16 per step;
     # over 1 000 steps of a contracting-to-mildly-expanding map that grows (measured worst
     # 4.8e-12: digits with Nesterov momentum), so 1e-9 catches any real difference in an
     # update rule (tests/train/test_side_by_side.py::test_a_different_update_rule_...).
