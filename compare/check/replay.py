@@ -22,6 +22,7 @@ import importlib
 import json
 import os
 import platform
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,9 @@ def _finite(value):
 def save(report, path) -> tuple[Path, Path]:
     """Write ``report`` and its case as ``<path>.npz`` and ``<path>.json``; both paths."""
     case = report.case
+    if case is None and report.ok:
+        raise ValueError("this check passed: a passing check keeps no copy of its arrays, so "
+                         "there is nothing to save or replay")
     if case is None:
         raise ValueError("this report has no case to save (it was not made by check_gradients, "
                          "check_model or check_layer)")
@@ -160,6 +164,12 @@ def rebuild_model(case: Case):
                          "file cannot hold: rerun it in Python with compare.load_case(path)")
     meta = case.meta
     module, _, qualname = meta.get("class", "").partition(":")
+    if module == "__main__":
+        raise ValueError(f"the model's class {qualname!r} was defined in a script (__main__), "
+                         "which cannot be imported again: move it into a module, or rerun "
+                         "the check in Python with compare.load_case(path)")
+    if os.getcwd() not in sys.path:  # as `python -m` does: a module in the current folder
+        sys.path.insert(0, os.getcwd())
     try:
         cls = importlib.import_module(module)
         for part in qualname.split("."):

@@ -156,8 +156,11 @@ class GradReport:
         lines += [f"diagnosis, {e.name}: {e.diagnosis}" for e in self.entries if e.diagnosis]
         lines += self.notes
         if self.verdict == "fail":
-            where = (f"; first bad layer counting back from the output: {self.first_bad_layer}"
-                     if any(e.kind == "delta" for e in self.entries) else "")
+            bad = self.first_bad_layer
+            where = ("" if not any(e.kind == "delta" for e in self.entries) else
+                     "; every layer's delta agrees" if bad is None else
+                     f"; walking back from the output, the first layer whose delta disagrees: "
+                     f"layers.{bad}")
             if any(e.kind == "intermediate" for e in self.entries):
                 where += f"; first bad intermediate walking back from the loss: {self.first_bad}"
             lines.append(f"gradients that disagree: {self.failures or 'none'}{where}")

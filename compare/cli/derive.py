@@ -48,8 +48,10 @@ def run(args) -> int:
     wrong, right = LINES[bug.name]
     print(f"{bug.name}: {bug.sentence}\n\n  wrong:  {wrong}\n  right:  {right}\n\n"
           f"{report}\n")
-    print(f"caught: {not report.ok}; parameters flagged: {report.failures}; first bad layer "
-          f"counting back from the output: {report.first_bad_layer}")
+    bad = report.first_bad_layer
+    print(f"caught: {not report.ok}; parameters flagged: {report.failures}; first layer whose "
+          f"delta disagrees, walking back from the output: "
+          f"{'none' if bad is None else f'layers.{bad}'}")
     expected = (list(bug.failures), bug.first_bad_layer)
     as_expected = (report.failures, report.first_bad_layer) == expected
     print("as the gallery expects" if as_expected else f"the gallery expected {expected}")

@@ -62,7 +62,7 @@ def test_a_passing_check_keeps_no_copy_and_says_so(tmp_path):
     model = handmade.MLP([4, 5, 3], ["tanh", "identity"], "cross_entropy")
     report = check_gradients(model, *_batch())
     assert report.ok and report.case is None
-    with pytest.raises(ValueError, match="no case to save"):
+    with pytest.raises(ValueError, match="this check passed: .* nothing to save or replay"):
         report.save(tmp_path / "x")
 
 
@@ -162,3 +162,20 @@ def test_handgrad_verify_replay_reruns_a_saved_check(tmp_path, capsys):
     assert "layers.1.bias" in out.split("gradients that disagree:")[1]
     assert cli.main(["verify", "--replay", str(tmp_path / "missing")]) == 2
     assert "no saved check" in capsys.readouterr().err
+
+
+def test_a_class_from_a_script_or_the_current_folder(tmp_path, monkeypatch):
+    from compare.check.replay import Case
+
+    meta = {"class": "__main__:MyMLP", "sizes": [2, 1], "activations": ["identity"],
+            "loss": ["mse"], "reduction": ["mean"]}
+    case = Case("check_gradients", {"param:layers.0.weight": np.zeros((1, 2)),
+                                    "param:layers.0.bias": np.zeros(1)}, meta)
+    with pytest.raises(ValueError, match="defined in a script"):
+        rebuild_model(case)
+    (tmp_path / "mine_here.py").write_text("import handmade\nclass Mine(handmade.MLP):\n"
+                                           "    pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    case.meta["class"] = "mine_here:Mine"
+    assert type(rebuild_model(case)).__name__ == "Mine"  # found in the current folder
