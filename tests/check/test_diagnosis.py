@@ -14,6 +14,7 @@ import handmade
 from compare import check_gradients, check_model
 from compare.check.diagnose import diagnose_layers
 from compare.teach.bugs import BUGS, Seed003UpdateOrder
+from tests.check.test_check_model import ForgotOneOverN
 
 # bug -> {entry: key words its diagnosis must hold}
 EXPECTED = {
@@ -163,30 +164,6 @@ def test_diagnose_layers_never_raises(model):
 
 # --- a user's own code: a CS231n-style net with the 1/N forgotten -----------------------
 
-class TwoLayerNet:
-    def __init__(self, reg, D=4, H=6, C=3, seed=0):
-        rng = np.random.default_rng(seed)
-        self.params = {"W1": 0.5 * rng.standard_normal((D, H)), "b1": 0.1 * rng.standard_normal(H),
-                       "W2": 0.5 * rng.standard_normal((H, C)), "b2": 0.1 * rng.standard_normal(C)}
-        self.reg = reg
-
-    def loss(self, X, y):  # 1/N forgotten: dscores is not divided by N
-        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
-        N = X.shape[0]
-        h_pre = X @ W1 + b1
-        h = np.maximum(h_pre, 0)
-        scores = h @ W2 + b2
-        p = np.exp(scores - scores.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-        loss = -np.log(p[np.arange(N), y]).mean() + 0.5 * self.reg * (
-            np.sum(W1 * W1) + np.sum(W2 * W2))
-        dscores = p.copy()
-        dscores[np.arange(N), y] -= 1  # should be followed by dscores /= N
-        dh_pre = (dscores @ W2.T) * (h_pre > 0)
-        return loss, {"W1": X.T @ dh_pre + self.reg * W1, "b1": dh_pre.sum(axis=0),
-                      "W2": h.T @ dscores + self.reg * W2, "b2": dscores.sum(axis=0)}
-
-
 def _torch_loss(reg):
     def torch_loss(p, X, y):
         scores = torch.relu(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
@@ -202,7 +179,7 @@ def _torch_loss(reg):
 def test_check_model_names_the_missing_one_over_n(reg, diagnosed):
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
-    net = TwoLayerNet(reg)
+    net = ForgotOneOverN(reg=reg)  # the student's net with dscores /= N left out
     report = check_model(net.params, net.loss, X, y, _torch_loss(reg))
     assert report.failures == ["W1", "b1", "W2", "b2"], report
     for entry in report.entries:
