@@ -75,7 +75,7 @@ def autograd_decision(entry: Entry, a, b, tol, *, floor_abs: float = 0.0, noise=
         d = np.abs(np.subtract(a, b))  # |a - b|: the one difference every measure reads
         worst = float(np.max(d)) if d.size else 0.0
     if not np.isfinite(worst):  # a NaN/Inf on either side: the careful, slower path
-        return _nonfinite_decision(entry, a, b, tol, floor_abs, noise, ulp_scale, strict, bound)
+        return _nonfinite_decision(entry, a, b, tol, floor_abs)
     with np.errstate(all="ignore"):  # huge/tiny values: inf or 0, never an exception
         entry.autograd_rel_err, entry.autograd_max_elem_err, peak_a, peak_b = _errors(
             a, b, d, tol.floor, floor_abs)
@@ -114,7 +114,7 @@ def _errors(a, b, d, floor: float, floor_abs: float) -> tuple[float, float, floa
     return norm, float(np.max(np.divide(d, denom, out=denom))), peak_a, peak_b
 
 
-def _nonfinite_decision(entry, a, b, tol, floor_abs, noise, ulp_scale, strict, bound) -> str:
+def _nonfinite_decision(entry, a, b, tol, floor_abs: float) -> str:
     """``autograd_decision`` where ``a`` or ``b`` holds a NaN or an infinity."""
     if not np.all(np.isfinite(a)):  # a NaN/Inf gradient is useless even if torch agrees
         same = np.array_equal(a, b, equal_nan=True)

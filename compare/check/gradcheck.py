@@ -191,12 +191,11 @@ def _check_float64(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
         except Exception as exc:
             raise Float32Only(f"a float64 copy of torch_model failed: {exc}") from None
     try:
-        require_float64(wide.loss_and_grads(X64, y)[1], "loss_and_grads")
-    except Float32Only:
-        raise
+        grads = wide.loss_and_grads(X64, y)[1]
     except Exception as exc:
         raise Float32Only(f"loss_and_grads raised {type(exc).__name__} in float64: "
                           f"{exc}") from None
+    require_float64(grads, "loss_and_grads")
     return _check(wide, X64, y, torch_model, device, fd, fd_seed)
 
 

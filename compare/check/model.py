@@ -138,7 +138,7 @@ def _check_either(params, X, run, fd, torch_loss) -> GradReport:
 def _float64_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks, fd):
     """The check with ``params``' arrays swapped for float64 copies (``Float32Only`` if the
     code cannot run so: it casts, or keeps its own references to the arrays)."""
-    X64 = as_float64(np.asarray(X)) if isinstance(X, np.ndarray) else X
+    X64 = as_float64(X)  # a float ndarray cast; anything else as given
     with float64_params(params):
         try:
             grads = _unpack(loss_and_grads(X64, y), "loss_and_grads")[1]

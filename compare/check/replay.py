@@ -94,13 +94,6 @@ def _versions() -> dict:
             "torch": torch.__version__, "handgrad": handgrad}
 
 
-def _finite(value):
-    """JSON-ready: NaN and infinities as strings (strict JSON has no such numbers)."""
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    return value
-
-
 def save(report, path) -> tuple[Path, Path]:
     """Write ``report`` and its case as ``<path>.npz`` and ``<path>.json``; both paths."""
     case = report.case
@@ -126,7 +119,7 @@ def save(report, path) -> tuple[Path, Path]:
     write_json_atomic(meta, {
         "format": FORMAT, "door": case.door, "settings": case.meta, "arrays": npz.name,
         "verdict": report.verdict, "table": str(report), "dtype": report.dtype,
-        "entries": [{k: _finite(v) for k, v in r.items()} for r in report.records()],
+        "entries": report.records(),  # NaN/Inf written as null (write_json_atomic)
         "tolerances": tolerances, "versions": _versions()})
     return npz, meta
 

@@ -45,7 +45,7 @@ def twin_for(hand, torch_model, device) -> torch.nn.Module:
         if kept is None:
             kept = _BUILT.twins = {}
         if key not in kept:
-            twin = Spec.of(hand).torch(dtype="float64", device=device)
+            twin = key[0].torch(dtype="float64", device=device)
             while len(kept) >= KEEP_TWINS:
                 kept.pop(next(iter(kept)))
             kept[key] = twin

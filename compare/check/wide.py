@@ -25,6 +25,7 @@ its report says so, and what it therefore cannot resolve.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -124,8 +125,6 @@ def float64_params(params: dict):
 def float64_hand(hand):
     """A copy of a handmade-style model with float64 ``params`` (``Float32Only`` if none
     can be made: the model cannot be copied)."""
-    import copy
-
     try:
         clone = copy.deepcopy(hand)
         for key, value in clone.params.items():
