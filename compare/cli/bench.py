@@ -171,9 +171,9 @@ def run(args) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from bookkeeping.atomic import write_json_atomic
     from compare import bench
     from compare.cli import bench_report as report
-    from compare.cli.process import write_json_strict
 
     repeats, block = (1, 0.02) if args.quick else (args.repeats, args.block)
     records, done = [], []
@@ -201,7 +201,7 @@ def run(args) -> int:
                                 + ("; nothing written" if args.json or args.plot else "")
                                 ) from None
     if args.json:
-        write_json_strict(args.json, records)
+        write_json_atomic(args.json, records)
         print(f"wrote {args.json}")
     if args.plot:
         report.plot_scaling([r for r in records if "handmade_s" in r and "torch_s" in r

@@ -17,9 +17,9 @@ away, Ctrl-C, a bad ``MPLBACKEND``, and JSON that other programs can read.
   a library made of it is still reported as the interrupt it was.
 - ``check_matplotlib_backend``: matplotlib refuses to import when ``MPLBACKEND`` names no
   backend; a command that plots calls this first, so the message names the variable.
-- ``json_ready`` / ``write_json_strict``: JSON with no ``NaN``/``Infinity`` tokens (which
-  strict parsers reject): a non-finite float is written as ``null``; NumPy scalars become
-  Python numbers; ``json.dump(..., allow_nan=False)`` guards the rule.
+
+JSON files (``verify --json``, ``bench --json``) are written by
+``bookkeeping.atomic.write_json_atomic``: strict JSON, a non-finite float as ``null``.
 """
 
 from __future__ import annotations
@@ -151,18 +151,3 @@ def check_matplotlib_backend(environ=None) -> None:
         raise ValueError(f"MPLBACKEND={value!r} is not a matplotlib backend; unset it "
                          "(handgrad draws its files with Agg) or name one, e.g. "
                          "MPLBACKEND=agg") from None
-
-
-def json_ready(value):
-    """``value`` with every non-finite float as None and NumPy scalars as Python ones
-    (``bookkeeping.atomic.finite_or_null``, written once)."""
-    from bookkeeping.atomic import finite_or_null
-
-    return finite_or_null(value)
-
-
-def write_json_strict(path, data) -> None:
-    """Write ``data`` to ``path`` atomically, as strict JSON (``write_json_atomic``)."""
-    from bookkeeping.atomic import write_json_atomic
-
-    write_json_atomic(path, data)

@@ -10,7 +10,7 @@ gradients against autograd and against finite differences, and the finite-differ
 steps left out at kinks (a float32 row: those of its float64 check, which runs the
 differences; see compare/check/wide.py). Exits 0 when every check passes and 1 when any fails or is
 inconclusive. ``--json`` is strict JSON (a non-finite error is written as ``null``; see
-``compare.cli.process.json_ready``) and is written only when the matrix is complete: Ctrl-C
+``bookkeeping.atomic.write_json_atomic``) and is written only when the matrix is complete: Ctrl-C
 stops with ``handgrad: interrupted after N of M checks`` and exit 130. Imports torch
 (through the judge) inside ``run`` only.
 """
@@ -83,8 +83,8 @@ def replay(path: str) -> int:
 def run(args) -> int:
     if args.replay is not None:
         return replay(args.replay)
+    from bookkeeping.atomic import write_json_atomic
     from compare.check import suite
-    from compare.cli.process import write_json_strict
 
     devices = resolve_devices(args.device)
     dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
@@ -121,6 +121,6 @@ def run(args) -> int:
           + (f", {len(undecided)} inconclusive" if undecided else "")
           + f" ({len(results)} checks on {', '.join(devices)} in {elapsed:.1f} s)")
     if args.json:
-        write_json_strict(args.json, [rec for r in results for rec in r.report.records(r.config)])
+        write_json_atomic(args.json, [rec for r in results for rec in r.report.records(r.config)])
         print(f"wrote {args.json}")
     return 1 if failed or undecided else 0  # the suite must decide every check

@@ -59,11 +59,11 @@ def test_verify_json_is_strict_and_writes_non_finite_as_null(monkeypatch, tmp_pa
     assert written and all(r["fd_rel_err"] is None for r in written)
 
 
-def test_json_ready_writes_null_for_non_finite_and_plain_numbers(tmp_path):
-    from compare.cli.process import write_json_strict
+def test_json_files_write_null_for_non_finite_and_plain_numbers(tmp_path):
+    from bookkeeping.atomic import write_json_atomic
 
     path = tmp_path / "x.json"
-    write_json_strict(path, [{"a": float("nan"), "b": np.float32(np.inf), "c": -np.inf,
+    write_json_atomic(path, [{"a": float("nan"), "b": np.float32(np.inf), "c": -np.inf,
                               "d": np.bool_(True), "e": np.array([1.0, np.nan]), "f": 1.5,
                               "g": None, "h": "NaN", "i": (np.int64(3),)}])
     assert json.loads(path.read_text(), parse_constant=refuse_constant) == [
