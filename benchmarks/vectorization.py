@@ -13,7 +13,11 @@ import time
 
 import numpy as np
 
-from handmade.vectorization import gradient_double_loop, gradient_sample_loop, gradient_vectorized
+from handgrad.handmade.vectorization import (
+    gradient_double_loop,
+    gradient_sample_loop,
+    gradient_vectorized,
+)
 
 
 def best_time(fn, args, repeats):

@@ -44,8 +44,8 @@ import threading
 import time
 from pathlib import Path
 
-from bookkeeping.atomic import OWNER, clean_stale_files, fsync_dir, is_stale, owner_tag
-from bookkeeping.manifest import write_manifest
+from handgrad.bookkeeping.atomic import OWNER, clean_stale_files, fsync_dir, is_stale, owner_tag
+from handgrad.bookkeeping.manifest import write_manifest
 
 LOCK_GRACE = 60.0  # seconds: a lock folder whose owner file never appeared is then stale
 MAX_NAMES = 10_000  # name, name-2, ..., name-10000

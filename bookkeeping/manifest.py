@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from bookkeeping.atomic import write_json_atomic
+from handgrad.bookkeeping.atomic import write_json_atomic
 
 MANIFEST = "manifest.json"
 FORMAT, VERSION = "handgrad-manifest", 1

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bookkeeping.batches import Batches, check_batch, check_data, make_batches
-from bookkeeping.errors import DivergenceError, NonFiniteParameterError
+from handgrad.bookkeeping.batches import Batches, check_batch, check_data, make_batches
+from handgrad.bookkeeping.errors import DivergenceError, NonFiniteParameterError
 
 __all__ = ["BaseTrainer", "Batches", "DIVERGENCE_FACTOR", "History", "check_batch",
            "check_data", "check_rules", "make_batches"]

@@ -32,9 +32,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import handmade
-from compare.transfer import hand_to_torch
-from torch_ref import TorchMLP
+from handgrad import handmade
+from handgrad.compare.transfer import hand_to_torch
+from handgrad.torch_ref import TorchMLP
 
 CASES = [((3, 2, 1), 2), ((2, 3, 1), 4), ((64, 32, 10), 64), ((1024, 500, 10), 1),
          ((1024, 500, 10), 128), ((1024, 500, 10), 2048), ((784, 256, 256, 10), 256)]
@@ -218,7 +218,7 @@ def sklearn_epoch(dtype="float64", n=2048, batch=128, repeats=3) -> dict:
 
 def vectorization(m=10_000, n=100) -> dict:
     """Seed 001: the logistic gradient by loops and vectorized (seconds each)."""
-    from handmade import vectorization as vz
+    from handgrad.handmade import vectorization as vz
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((m, n)), (rng.random(m) < 0.5).astype(float)
     w = rng.standard_normal(n) * 0.1
@@ -239,7 +239,7 @@ def make_checks(sizes, batch: int, seed: int = 0):
     ``torch.autograd.gradcheck(fast_mode=True)`` on the torch twin's loss as a function of
     its parameters (``torch.func.functional_call``), at the same parameters and batch.
     """
-    from compare import check_gradients
+    from handgrad.compare import check_gradients
     acts = ["relu"] * (len(sizes) - 2) + ["identity"]
     hand = handmade.MLP(list(sizes), acts, "cross_entropy", seed=seed)
     twin = TorchMLP(list(sizes), acts, "cross_entropy")
@@ -293,7 +293,7 @@ def check_vs_gradcheck(cases=None, *, repeats=5, progress=None) -> list[dict]:
 
 def verify_seconds() -> dict:
     """Wall time of the default CPU verification matrix."""
-    from compare.check.suite import run_matrix
+    from handgrad.compare.check.suite import run_matrix
     t0 = time.perf_counter()
     results = run_matrix()
     return {"case": "verify-matrix", "checks": len(results),

@@ -47,7 +47,7 @@ import numpy as np
 from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
-from compare.teach import seeds
+from handgrad.compare.teach import seeds
 
 
 @dataclass(frozen=True)

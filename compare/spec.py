@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import handmade
-import torch_ref
-from compare.transfer import NUMPY_DTYPES, TORCH_DTYPES, dtype_name, hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare.transfer import NUMPY_DTYPES, TORCH_DTYPES, dtype_name, hand_to_torch
 
 
 @dataclass(frozen=True)

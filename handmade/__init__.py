@@ -1,13 +1,13 @@
 """handmade: neurons and MLPs in NumPy, every derivative written by hand (no torch here)."""
 
-from bookkeeping.errors import DivergenceError, NonFiniteParameterError
-from handmade.activations import ACTIVATIONS, Activation, get_activation, softmax_jacobian
-from handmade.dense import dense_backward, dense_forward, init_dense
-from handmade.losses import LOSSES, Loss, get_loss
-from handmade.mlp import MLP
-from handmade.neuron import LinearNeuron, LogisticNeuron, Perceptron
-from handmade.optim import OPTIMIZERS, SGD, Adam, make_optimizer, sgd_step
-from handmade.train import History, Trainer, make_batches
+from handgrad.bookkeeping.errors import DivergenceError, NonFiniteParameterError
+from handgrad.handmade.activations import ACTIVATIONS, Activation, get_activation, softmax_jacobian
+from handgrad.handmade.dense import dense_backward, dense_forward, init_dense
+from handgrad.handmade.losses import LOSSES, Loss, get_loss
+from handgrad.handmade.mlp import MLP
+from handgrad.handmade.neuron import LinearNeuron, LogisticNeuron, Perceptron
+from handgrad.handmade.optim import OPTIMIZERS, SGD, Adam, make_optimizer, sgd_step
+from handgrad.handmade.train import History, Trainer, make_batches
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "softmax_jacobian",

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handmade.activations import sigmoid, softmax
+from handgrad.handmade.activations import sigmoid, softmax
 
 Array = np.ndarray
 

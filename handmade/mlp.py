@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bookkeeping.checks import check_loss_for_output, check_sizes
-from bookkeeping.errors import check_finite_params
-from bookkeeping.threads import ThreadSafeModel
-from handmade.activations import get_activation
-from handmade.dense import dense_backward, dense_forward, init_dense
-from handmade.losses import REDUCTIONS, get_loss, prepare_labels
+from handgrad.bookkeeping.checks import check_loss_for_output, check_sizes
+from handgrad.bookkeeping.errors import check_finite_params
+from handgrad.bookkeeping.threads import ThreadSafeModel
+from handgrad.handmade.activations import get_activation
+from handgrad.handmade.dense import dense_backward, dense_forward, init_dense
+from handgrad.handmade.losses import REDUCTIONS, get_loss, prepare_labels
 
 Array = np.ndarray
 FLOAT_DTYPES = (np.float32, np.float64)

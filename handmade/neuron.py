@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from handmade.activations import get_activation, sigmoid
-from handmade.losses import get_loss, prepare_labels
-from handmade.mlp import MLP
+from handgrad.handmade.activations import get_activation, sigmoid
+from handgrad.handmade.losses import get_loss, prepare_labels
+from handgrad.handmade.mlp import MLP
 
 Array = np.ndarray
 

@@ -17,8 +17,8 @@ import zipfile
 
 import numpy as np
 
-from bookkeeping.atomic import atomic_open
-from handmade.mlp import check_finite_params
+from handgrad.bookkeeping.atomic import atomic_open
+from handgrad.handmade.mlp import check_finite_params
 
 
 def save_params(params: dict[str, np.ndarray], path) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bookkeeping.threads import lock_of
-from bookkeeping.training import (  # History, make_batches, check_*: their old path too
+from handgrad.bookkeeping.threads import lock_of
+from handgrad.bookkeeping.training import (  # History, make_batches, check_*: their old path too
     DIVERGENCE_FACTOR,
     BaseTrainer,
     History,

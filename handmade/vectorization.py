@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from handmade.activations import sigmoid
+from handgrad.handmade.activations import sigmoid
 
 
 def _sig(z: float) -> float:

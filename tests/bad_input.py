@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
+from handgrad import handmade, torch_ref
 
 X = np.zeros((5, 3))
 Y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])

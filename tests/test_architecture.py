@@ -1,5 +1,6 @@
-"""The rooms of docs/architecture.md, read from the source: who may import whom, and how long
-a file may grow.
+"""The rooms of docs/architecture.md, read from the source: who may import whom, and that no
+modules import each other in a circle. (How long a function may grow is ruff's business:
+pyproject.toml's [tool.ruff.lint] holds the size rules and their limits.)
 
 Every ``import`` and ``from ... import`` statement counts, at module level or inside a
 function, and so does ``importlib.import_module("name")`` / ``__import__("name")`` with a
@@ -26,13 +27,18 @@ except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("handmade", "torch_ref", "bookkeeping", "compare")
+PACKAGE = "handgrad"  # the one import name; the rooms are mapped into it (pyproject.toml)
+ROOMS = ("handmade", "torch_ref", "bookkeeping", "compare")
+SHIPPED = (PACKAGE, *ROOMS)  # the folders that ship
 NOT_SHIPPED = ("tests", "tools", "benchmarks")
-LOCAL = {*SHIPPED, *NOT_SHIPPED}
-MAX_LINES = 300
-LENGTH_ROOMS = (*SHIPPED, "tests")
+LOCAL = {PACKAGE, *ROOMS, *NOT_SHIPPED}
 # the import name where it differs from the distribution's name on PyPI
 DISTRIBUTION = {"sklearn": "scikit-learn"}
+
+
+def room(name: str) -> str:
+    """``handmade`` -> ``handgrad.handmade``: a room's import name."""
+    return f"{PACKAGE}.{name}"
 
 
 @dataclass(frozen=True)
@@ -43,16 +49,20 @@ class Rule:
 
 
 RULES = [
-    Rule("handmade-imports-no-torch-torch_ref-compare", ("handmade",),
-         ("torch", "torch_ref", "compare")),
-    Rule("torch_ref-imports-no-handmade", ("torch_ref",), ("handmade",)),
-    Rule("bookkeeping-imports-no-handmade-torch_ref-compare-torch", ("bookkeeping",),
-         ("handmade", "torch_ref", "compare", "torch")),
-    Rule("check-imports-no-cli-train-teach", ("compare.check",),
-         ("compare.cli", "compare.train", "compare.teach")),
-    Rule("train-teach-import-no-cli", ("compare.train", "compare.teach"), ("compare.cli",)),
-    Rule("shipped-imports-no-tests-tools-benchmarks-ctypes", SHIPPED,
+    Rule("handmade-imports-no-torch-torch_ref-compare", (room("handmade"),),
+         ("torch", room("torch_ref"), room("compare"))),
+    Rule("torch_ref-imports-no-handmade", (room("torch_ref"),), (room("handmade"),)),
+    Rule("bookkeeping-imports-no-handmade-torch_ref-compare-torch", (room("bookkeeping"),),
+         (room("handmade"), room("torch_ref"), room("compare"), "torch")),
+    Rule("check-imports-no-cli-train-teach", (room("compare.check"),),
+         (room("compare.cli"), room("compare.train"), room("compare.teach"))),
+    Rule("train-teach-import-no-cli", (room("compare.train"), room("compare.teach")),
+         (room("compare.cli"),)),
+    Rule("shipped-imports-no-tests-tools-benchmarks-ctypes", (PACKAGE,),
          (*NOT_SHIPPED, "ctypes")),
+    # installed, the rooms exist only as handgrad.<room>: a bare "import compare" would find
+    # a user's own compare.py, or nothing
+    Rule("shipped-imports-rooms-only-as-handgrad", (PACKAGE,), ROOMS),
 ]
 
 
@@ -72,7 +82,10 @@ def _within(name: str, prefix: str) -> bool:
 
 
 def module_name(path: Path, root: Path) -> str:
+    """The import name of a file: a room's files live in ``handgrad.<room>`` once installed."""
     parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[0] in ROOMS:
+        parts.insert(0, PACKAGE)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -80,7 +93,7 @@ def imported_names(path: Path, root: Path) -> list[tuple[int, str]]:
     """``(line, absolute module name)`` for every import in ``path``.
 
     ``from a.b import c`` yields ``a.b`` and ``a.b.c`` (c may be a sub-module, as in
-    ``from compare import cli``); a relative import is resolved against the file's package.
+    ``from handgrad.compare import cli``); a relative import is resolved against the file's package.
     """
     module = module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -153,20 +166,57 @@ def undeclared_imports(root: Path, package: str) -> list[Violation]:
             if top in sys.stdlib_module_names or top in LOCAL or _normal(dist) in allowed:
                 continue
             out.setdefault((rel, line), Violation(
-                f"{package}-declares-its-dependencies", rel, line,
+                f"{PACKAGE}-declares-its-dependencies", rel, line,
                 f"imports {top} (distribution {dist}), not in [project] dependencies"))
     return list(out.values())
 
 
-def long_files(root: Path, room: str, limit: int = MAX_LINES) -> list[Violation]:
-    out = []
-    for path in sorted((root / room).rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            n = len(path.read_bytes().splitlines())
-            if n > limit:
-                out.append(Violation(f"{room}-files-at-most-{limit}-lines",
-                                     str(path.relative_to(root)), n, f"{n} lines"))
-    return out
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the shipped modules it names in an import (at module level or in a function).
+
+    ``from a.b import c`` is an edge to ``a.b.c`` when that is a module, and to ``a.b`` (whose
+    ``__init__`` runs first either way). Parent packages that Python imports implicitly are
+    not edges: a package's ``__init__`` may gather its own modules.
+    """
+    paths = {module_name(path, root): path for path in python_files(root)}
+    return {name: {imported for _, imported in imported_names(path, root)
+                   if imported in paths and imported != name}
+            for name, path in paths.items()}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while not component or component[-1] != node:
+                component.append(stack.pop())
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(cycles)
+
+
+def cycle_violations(root: Path) -> list[Violation]:
+    return [Violation("no-import-cycles", " <-> ".join(cycle), 0,
+                      f"{len(cycle)} modules import each other (lazy imports included)")
+            for cycle in import_cycles(import_graph(root))]
 
 
 def _report(violations) -> str:
@@ -187,17 +237,16 @@ def test_third_party_imports_are_declared_dependencies(package):
     assert not violations, _report(violations)
 
 
-@pytest.mark.parametrize("room", LENGTH_ROOMS)
-def test_no_file_longer_than_300_lines(room):
-    violations = long_files(ROOT, room)
+def test_no_import_cycles():
+    violations = cycle_violations(ROOT)
     assert not violations, _report(violations)
 
 
 def test_the_checkers_see_the_real_imports():
     """A guard against a checker that silently reads nothing."""
     names = {n for p in python_files(ROOT) for _, n in imported_names(p, ROOT)}
-    assert {"numpy", "torch", "handmade", "bookkeeping.errors"} <= names
-    assert any(_within(n, "compare.check") for n in names)
+    assert {"numpy", "torch", "handgrad.handmade", "handgrad.bookkeeping.errors"} <= names
+    assert any(_within(n, "handgrad.compare.check") for n in names)
     assert {"numpy", "torch", "scikit-learn"} <= declared_dependencies(ROOT)[0]
 
 
@@ -207,21 +256,23 @@ PYPROJECT = """\
 [project]
 name = "planted"
 dependencies = ["numpy>=1.26", "torch>=2.3", "scikit-learn>=1.8"]
-entry-points.pytest11 = { planted = "compare.check.plugin" }
+entry-points.pytest11 = { planted = "handgrad.plugin" }
 """
 
 # a clean tree: every room, each with the imports it may have
 CLEAN = {
-    "handmade/__init__.py": "import numpy as np\nfrom bookkeeping.errors import E\n",
-    "torch_ref/__init__.py": "import torch\nfrom bookkeeping import errors\n",
+    "handgrad/__init__.py": "import importlib\n",
+    "handgrad/plugin.py": "import pytest\n",  # a pytest11 plugin: pytest loads it
+    "handmade/__init__.py": "import numpy as np\nfrom handgrad.bookkeeping.errors import E\n",
+    "torch_ref/__init__.py": "import torch\nfrom handgrad.bookkeeping import errors\n",
     "bookkeeping/__init__.py": "", "bookkeeping/errors.py": "import os\nimport numpy\n",
     "compare/__init__.py": "import importlib\n",
-    "compare/check/__init__.py": "import handmade\nimport torch_ref\nfrom ..spec import S\n",
-    "compare/check/plugin.py": "import pytest\n",  # a pytest11 plugin: pytest loads it
+    "compare/check/__init__.py": ("from handgrad import handmade\nimport handgrad.torch_ref\n"
+                                  "from ..spec import S\n"),
     # sklearn: declared as scikit-learn, so the import-name map is exercised
-    "compare/train/__init__.py": "from ..check import core\nfrom sklearn import datasets\n",
-    "compare/teach/__init__.py": "from compare.check.core import judge\n",
-    "compare/cli/__init__.py": "def main():\n    from compare.train import run\n",
+    "compare/train/__init__.py": "from ..check import report\nfrom sklearn import datasets\n",
+    "compare/teach/__init__.py": "from handgrad.compare.check.core import judge\n",
+    "compare/cli/__init__.py": "def main():\n    from handgrad.compare.train import run\n",
     "tests/test_x.py": "import tests.bad_input\nimport tools.doclinks\n",
 }
 
@@ -237,7 +288,8 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def _all_violations(root: Path) -> list[Violation]:
     found = [v for rule in RULES for v in import_violations(root, rule)]
     found += [v for package in SHIPPED for v in undeclared_imports(root, package)]
-    return found + [v for room in LENGTH_ROOMS for v in long_files(root, room)]
+    found += cycle_violations(root)
+    return found
 
 
 def test_the_clean_tree_has_no_violation(tmp_path):
@@ -248,17 +300,21 @@ PLANTED = [  # (rule id, file, source): one violation each
     ("handmade-imports-no-torch-torch_ref-compare", "handmade/mlp.py",
      "def f():\n    import torch.nn.functional as F\n"),
     ("handmade-imports-no-torch-torch_ref-compare", "handmade/lazy.py",
-     "import importlib\nimportlib.import_module('torch_ref')\n"),
+     "import importlib\nimportlib.import_module('handgrad.torch_ref')\n"),
     ("handmade-imports-no-torch-torch_ref-compare", "handmade/judge.py",
-     "from compare.check import gradcheck\n"),
-    ("torch_ref-imports-no-handmade", "torch_ref/mlp.py", "from handmade.losses import bce\n"),
+     "from handgrad.compare.check import gradcheck\n"),
+    ("torch_ref-imports-no-handmade", "torch_ref/mlp.py",
+     "from handgrad.handmade.losses import bce\n"),
+    ("torch_ref-imports-no-handmade", "torch_ref/up.py", "from ..handmade import losses\n"),
     ("bookkeeping-imports-no-handmade-torch_ref-compare-torch", "bookkeeping/atomic.py",
      "import torch\n"),
     ("bookkeeping-imports-no-handmade-torch_ref-compare-torch", "bookkeeping/training.py",
-     "class T:\n    def fit(self):\n        from compare import spec\n"),
+     "class T:\n    def fit(self):\n        from handgrad.compare import spec\n"),
     ("check-imports-no-cli-train-teach", "compare/check/core.py", "from ..cli import main\n"),
-    ("check-imports-no-cli-train-teach", "compare/check/suite.py", "from compare import train\n"),
-    ("check-imports-no-cli-train-teach", "compare/check/report.py", "import compare.teach.bugs\n"),
+    ("check-imports-no-cli-train-teach", "compare/check/suite.py",
+     "from handgrad.compare import train\n"),
+    ("check-imports-no-cli-train-teach", "compare/check/report.py",
+     "import handgrad.compare.teach.bugs\n"),
     ("train-teach-import-no-cli", "compare/teach/derive.py", "from .. import cli\n"),
     ("shipped-imports-no-tests-tools-benchmarks-ctypes", "compare/bench.py", "import ctypes\n"),
     ("shipped-imports-no-tests-tools-benchmarks-ctypes", "handmade/x.py",
@@ -266,10 +322,12 @@ PLANTED = [  # (rule id, file, source): one violation each
     ("shipped-imports-no-tests-tools-benchmarks-ctypes", "torch_ref/x.py", "import tools\n"),
     ("shipped-imports-no-tests-tools-benchmarks-ctypes", "bookkeeping/x.py",
      "from benchmarks import speed\n"),
-    ("compare-declares-its-dependencies", "compare/bench.py",
+    ("shipped-imports-rooms-only-as-handgrad", "compare/check/x.py", "import handmade\n"),
+    ("shipped-imports-rooms-only-as-handgrad", "handgrad/x.py", "from compare import check\n"),
+    ("handgrad-declares-its-dependencies", "compare/bench.py",
      "from threadpoolctl import threadpool_limits\n"),
-    ("handmade-declares-its-dependencies", "handmade/x.py", "import scipy.special\n"),
-    ("compare-declares-its-dependencies", "compare/check/core.py", "import pytest\n"),
+    ("handgrad-declares-its-dependencies", "handmade/x.py", "import scipy.special\n"),
+    ("handgrad-declares-its-dependencies", "compare/check/core.py", "import pytest\n"),
 ]
 
 
@@ -286,11 +344,13 @@ def test_a_planted_import_is_caught_by_its_rule(tmp_path, rule, rel, source):
     assert found[0].line == len(source.strip().splitlines())  # the line of the import
 
 
-@pytest.mark.parametrize("room", LENGTH_ROOMS)
-def test_a_planted_long_file_is_caught(tmp_path, room):
-    root = _tree(tmp_path, {**CLEAN, f"{room}/at_limit.py": "x = 1\n" * MAX_LINES})
-    assert _all_violations(root) == []  # 300 lines: allowed
-    (root / room / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
-    found = _all_violations(root)
-    assert [(v.rule, v.path, v.line) for v in found] == [
-        (f"{room}-files-at-most-{MAX_LINES}-lines", f"{room}/long.py", MAX_LINES + 1)]
+@pytest.mark.parametrize("files", [
+    {"compare/check/report.py": "def f():\n    from handgrad.compare.check import replay\n",
+     "compare/check/replay.py": "from handgrad.compare.check.report import Entry\n"},
+    {"compare/check/a.py": "from . import b\n", "compare/check/b.py": "from . import c\n",
+     "compare/check/c.py": "import handgrad.compare.check.a\n"},
+], ids=["two-modules-one-lazy", "three-modules-relative"])
+def test_a_planted_cycle_is_caught(tmp_path, files):
+    found = _all_violations(_tree(tmp_path, {**CLEAN, **files}))
+    members = sorted(module_name(tmp_path / rel, tmp_path) for rel in files)
+    assert [(v.rule, v.path) for v in found] == [("no-import-cycles", " <-> ".join(members))]

@@ -22,11 +22,11 @@ import math
 import torch
 from torch import nn
 
-from bookkeeping.checks import check_loss_for_output, check_sizes
-from bookkeeping.errors import NonFiniteParameterError
-from bookkeeping.threads import ThreadSafeModel
-from torch_ref.device import resolve_device, resolve_dtype
-from torch_ref.functional import (
+from handgrad.bookkeeping.checks import check_loss_for_output, check_sizes
+from handgrad.bookkeeping.errors import NonFiniteParameterError
+from handgrad.bookkeeping.threads import ThreadSafeModel
+from handgrad.torch_ref.device import resolve_device, resolve_dtype
+from handgrad.torch_ref.functional import (
     as_labels,
     check_loss,
     compute_loss,

@@ -18,8 +18,8 @@ import zipfile
 
 import torch
 
-from bookkeeping.atomic import atomic_open
-from torch_ref.device import resolve_device
+from handgrad.bookkeeping.atomic import atomic_open
+from handgrad.torch_ref.device import resolve_device
 
 
 def save_state(model: torch.nn.Module, path) -> None:

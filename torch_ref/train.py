@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bookkeeping.threads import lock_of
-from bookkeeping.training import DIVERGENCE_FACTOR, BaseTrainer, History, check_batch
-from torch_ref.functional import as_labels, compute_loss
+from handgrad.bookkeeping.threads import lock_of
+from handgrad.bookkeeping.training import DIVERGENCE_FACTOR, BaseTrainer, History, check_batch
+from handgrad.torch_ref.functional import as_labels, compute_loss
 
 __all__ = ["Trainer", "History", "DIVERGENCE_FACTOR"]
 

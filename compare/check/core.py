@@ -29,9 +29,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compare.check.diagnose import diagnose
-from compare.check.report import Entry, GradReport
-from compare.check.tolerances import AUTOGRAD, FINITE_DIFF, TINY, elem_rel_err, norm_rel_err
+from handgrad.compare.check.diagnose import diagnose
+from handgrad.compare.check.report import Entry, GradReport
+from handgrad.compare.check.tolerances import (
+    AUTOGRAD,
+    FINITE_DIFF,
+    TINY,
+    elem_rel_err,
+    norm_rel_err,
+)
 
 ROUNDING_FACTOR = 10.0  # a hand gradient may differ by 10x the reference's own rounding
 ROUNDING_ULPS = 64  # ... plus 64 units in the last place of the largest gradient: sums of

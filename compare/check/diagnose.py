@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handmade.activations import get_activation
-from handmade.losses import get_loss
+from handgrad.handmade.activations import get_activation
+from handgrad.handmade.losses import get_loss
 
 EXPLAINED = 0.01  # a hypothesis must account for 99 % of the discrepancy, normwise
 NAMED_TOL = 1e-3  # relative distance of a fitted k to a named factor (2, 1/m, -1, ...)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from compare.check.finite_diff import (
+from handgrad.compare.check.finite_diff import (
     MAX_COORDS,
     N_DIRECTIONS,
     finite_differences,
     settled_within,
 )
-from compare.check.report import Entry
-from compare.check.tolerances import FINITE_DIFF
+from handgrad.compare.check.report import Entry
+from handgrad.compare.check.tolerances import FINITE_DIFF
 
 JOINT_WORK = 10**6  # batch x parameters beyond which fd="auto" goes along one joint direction
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.check.tolerances import elem_rel_err, norm_rel_err
-from handmade.activations import get_activation
-from handmade.losses import get_loss, prepare_labels
-from handmade.mlp import MLP
+from handgrad.compare.check.tolerances import elem_rel_err, norm_rel_err
+from handgrad.handmade.activations import get_activation
+from handgrad.handmade.losses import get_loss, prepare_labels
+from handgrad.handmade.mlp import MLP
 
 FD_STEP = 1e-5  # minimizes truncation h²|L'''|/6 plus roundoff eps|L|/h in float64
 MAX_COORDS = 1000  # models up to this many parameters get every coordinate checked

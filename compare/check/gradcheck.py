@@ -37,12 +37,12 @@ import copy
 
 import numpy as np
 
-from compare.check import fd_plan
-from compare.check.core import REPEAT_NOTE, Side, judge
-from compare.check.diagnose import diagnose_layers
-from compare.check.replay import gradients_case
-from compare.check.report import Entry, GradReport, settle
-from compare.check.twin import (
+from handgrad.compare.check import fd_plan
+from handgrad.compare.check.core import REPEAT_NOTE, Side, judge
+from handgrad.compare.check.diagnose import diagnose_layers
+from handgrad.compare.check.replay import gradients_case
+from handgrad.compare.check.report import Entry, GradReport, settle
+from handgrad.compare.check.twin import (
     bounded,
     clamped_rows,
     measure_rounding,
@@ -52,10 +52,16 @@ from compare.check.twin import (
     twin_for,
     twin_reference,
 )
-from compare.check.validate import checked_alone
-from compare.check.wide import Float32Only, as_float64, float64_hand, in_both, require_float64
-from compare.transfer import dtype_name
-from handmade.mlp import check_finite_params
+from handgrad.compare.check.validate import checked_alone
+from handgrad.compare.check.wide import (
+    Float32Only,
+    as_float64,
+    float64_hand,
+    in_both,
+    require_float64,
+)
+from handgrad.compare.transfer import dtype_name
+from handgrad.handmade.mlp import check_finite_params
 
 FIRST_NOTE = ("autograd disagrees with the first call (a fresh model, the batch in reversed "
               "order), not with a later one: state set up by the first call?")

@@ -16,12 +16,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from compare.check.core import Side, judge, mark_repeats
-from compare.check.finite_diff import perturb_in_place, signature_of
-from compare.check.replay import layer_case
-from compare.check.report import GradReport, settle
-from compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
-from compare.check.validate import (
+from handgrad.compare.check.core import Side, judge, mark_repeats
+from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
+from handgrad.compare.check.replay import layer_case
+from handgrad.compare.check.report import GradReport, settle
+from handgrad.compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
+from handgrad.compare.check.validate import (
     as_grad_dict,
     as_outputs,
     check_float_arrays,
@@ -30,7 +30,7 @@ from compare.check.validate import (
     check_unchanged,
     snapshot,
 )
-from compare.check.wide import Float32Only, as_float64, in_both, require_float64
+from handgrad.compare.check.wide import Float32Only, as_float64, in_both, require_float64
 
 
 def _forward(forward, values):

@@ -21,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from compare.check.core import Side, judge, mark_repeats
-from compare.check.finite_diff import FD_STEP, perturb_in_place, signature_of
-from compare.check.replay import model_case
-from compare.check.report import GradReport, settle
-from compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
-from compare.check.validate import (
+from handgrad.compare.check.core import Side, judge, mark_repeats
+from handgrad.compare.check.finite_diff import FD_STEP, perturb_in_place, signature_of
+from handgrad.compare.check.replay import model_case
+from handgrad.compare.check.report import GradReport, settle
+from handgrad.compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
+from handgrad.compare.check.validate import (
     check_float_arrays,
     check_grad_shapes,
     check_names,
@@ -35,7 +35,13 @@ from compare.check.validate import (
     checked_alone,
     snapshot,
 )
-from compare.check.wide import Float32Only, as_float64, float64_params, in_both, require_float64
+from handgrad.compare.check.wide import (
+    Float32Only,
+    as_float64,
+    float64_params,
+    in_both,
+    require_float64,
+)
 
 FD_STEP_FLOAT32 = 5e-3  # float32's optimal central-difference step, eps^(1/3) ~ 4.9e-3
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bookkeeping.atomic import atomic_path, write_json_atomic
-from compare.check.tolerances import AUTOGRAD, FINITE_DIFF
+from handgrad.bookkeeping.atomic import atomic_path, write_json_atomic
+from handgrad.compare.check.tolerances import AUTOGRAD, FINITE_DIFF
 
 FORMAT = 1  # the layout of the two files; bumped when it changes
 PARAM = "param:"  # array names of parameters; "input:" for a layer's inputs, "dout:i"
@@ -173,7 +173,7 @@ def rebuild_model(case: Case):
     except Exception as exc:
         raise ValueError(f"cannot rebuild the model {meta.get('class')!r} from its spec "
                          f"({type(exc).__name__}: {exc}): rerun it in Python with "
-                         "compare.load_case(path)") from None
+                         "handgrad.compare.load_case(path)") from None
     for key, value in case.params.items():
         model.params[key][...] = value
     return model
@@ -181,7 +181,7 @@ def rebuild_model(case: Case):
 
 def replay(path):
     """Rerun a saved ``check_gradients`` case: ``(new report, saved case)``."""
-    from compare.check.gradcheck import check_gradients
+    from handgrad.compare.check.gradcheck import check_gradients
 
     case = load_case(path)
     model = rebuild_model(case)

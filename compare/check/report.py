@@ -127,7 +127,7 @@ class GradReport:
         """Write this check as ``<path>.npz`` (arrays) and ``<path>.json`` (settings, table,
         figures, tolerances, versions), no pickle; returns both paths. Rerun a saved
         ``check_gradients`` with ``handgrad verify --replay <path>`` (``compare.check.replay``)."""
-        from compare.check.replay import save
+        from handgrad.compare.check.replay import save
         return save(self, path)
 
     def describe_references(self) -> str:

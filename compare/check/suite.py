@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import handmade
-from compare.check.gradcheck import GradReport, check_gradients
-from compare.transfer import NUMPY_DTYPES
+from handgrad import handmade
+from handgrad.compare.check.gradcheck import GradReport, check_gradients
+from handgrad.compare.transfer import NUMPY_DTYPES
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu", "gelu"]
 # loss -> (output activation, output width)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from torch_ref import resolve_device
+from handgrad.torch_ref import resolve_device
 
 
 def device_of(device) -> torch.device:

@@ -21,10 +21,10 @@ import threading
 import numpy as np
 import torch
 
-from compare.check.core import Side
-from compare.spec import Spec
-from compare.transfer import dtype_name, hand_to_torch, to_numpy64
-from handmade.losses import get_loss, prepare_labels
+from handgrad.compare.check.core import Side
+from handgrad.compare.spec import Spec
+from handgrad.compare.transfer import dtype_name, hand_to_torch, to_numpy64
+from handgrad.handmade.losses import get_loss, prepare_labels
 
 SPEC_FIELDS = ("sizes", "activations", "loss", "reduction")
 

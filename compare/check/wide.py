@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from compare.check.report import Entry, GradReport
+from handgrad.compare.check.report import Entry, GradReport
 
 ONLY_FLOAT32 = ("this code runs only in float32 ({why}): a mistake smaller than float32's "
                 "rounding of these sums (relative ~1e-5 to 1e-3) cannot be told from "

@@ -25,8 +25,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from compare.cli import bench, count, derive, process, train, verify
-from compare.cli.parser import HandgradParser
+from handgrad.compare.cli import bench, count, derive, process, train, verify
+from handgrad.compare.cli.parser import HandgradParser
 
 DESCRIPTION = """\
 handgrad: hand-derived NumPy gradients beside torch autograd: verify them, train
@@ -88,7 +88,7 @@ def _run(argv) -> int:
     except Exception as exc:
         if process.interrupted():  # a Ctrl-C that a library turned into another error
             raise KeyboardInterrupt from None
-        from bookkeeping.errors import DivergenceError  # (NumPy: not for --help)
+        from handgrad.bookkeeping.errors import DivergenceError  # (NumPy: not for --help)
         if isinstance(exc, DivergenceError):
             process.say(f"handgrad {args.command}: {exc}")
             return process.EXIT_FAILED

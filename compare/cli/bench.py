@@ -23,7 +23,7 @@ of a 128-sample step. The benchmark therefore runs with glibc's mmap threshold r
 32 MiB and its trim threshold to 1 GiB (``MALLOC_TUNING``: what ``mallopt`` would set, and
 like it, turning off glibc's dynamic threshold). glibc reads these variables only when a
 process starts, so when the environment lacks them, ``run`` measures in a child process
-(``python -m compare bench`` with the same options) started with them, and relays its
+(``python -m handgrad bench`` with the same options) started with them, and relays its
 output and exit status; values the user set stay. ``--no-malloc-tuning`` does the
 opposite: glibc's defaults, in a child started without the variables if they are set.
 On a C library other than glibc nothing is changed and the header says ``off``.
@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import sys
 
-from compare.cli.options import (
+from handgrad.compare.cli.options import (
     cases,
     format_cases,
     nonnegative_float,
@@ -123,7 +123,7 @@ def _relay_errors(stream, out) -> None:
 
 
 def run_in_child(argv: list[str], env: dict) -> int:
-    """``python -m compare ARGV`` with ``env``; its output is relayed line by line.
+    """``python -m handgrad ARGV`` with ``env``; its output is relayed line by line.
 
     The child runs in a session of its own, so Ctrl-C at the terminal reaches this process
     alone, which passes it on once (SIGINT); the child's one line (``handgrad: interrupted
@@ -136,7 +136,7 @@ def run_in_child(argv: list[str], env: dict) -> int:
     import subprocess
     import threading
 
-    proc = subprocess.Popen([sys.executable, "-m", "compare", *argv], text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "handgrad", *argv], text=True,
                             env={**env, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     errors = threading.Thread(target=_relay_errors, args=(proc.stderr, sys.stderr),
@@ -171,9 +171,9 @@ def run(args) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from bookkeeping.atomic import write_json_atomic
-    from compare import bench
-    from compare.cli import bench_report as report
+    from handgrad.bookkeeping.atomic import write_json_atomic
+    from handgrad.compare import bench
+    from handgrad.compare.cli import bench_report as report
 
     repeats, block = (1, 0.02) if args.quick else (args.repeats, args.block)
     records, done = [], []

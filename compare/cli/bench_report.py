@@ -39,7 +39,7 @@ def row(r: dict) -> str:
 
 def noisy_note(rows: list[dict]) -> str:
     """The line under a table: how many rows are noisy, or how tight the spread was."""
-    from compare.bench import NOISY_SPREAD
+    from handgrad.compare.bench import NOISY_SPREAD
 
     if min((r["repeats"] for r in rows), default=1) < 2:
         return ("one block per twin and row: no spread measured (use --repeats 5 or more "
@@ -61,7 +61,7 @@ def extras(repeats: int, block: float) -> list[dict]:
     matrix, the cost of a check, and the torch twin on CUDA when present; printed."""
     import torch
 
-    from compare import bench
+    from handgrad.compare import bench
 
     out = []
     print()
@@ -96,7 +96,7 @@ def extras(repeats: int, block: float) -> list[dict]:
 
 def check_cost(repeats: int) -> list[dict]:
     """The cost of a gradient check against gradcheck's fast mode, one line per net."""
-    from compare import bench
+    from handgrad.compare import bench
 
     print(f"\ncheck_gradients vs torch.autograd.gradcheck(fast_mode=True), same loss, float64, "
           f"1 thread, {repeats} interleaved repeats: min / median / max ms; ratio = check / "
@@ -114,7 +114,7 @@ def plot_scaling(records: list[dict], path, threads: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bookkeeping.atomic import atomic_path
+    from handgrad.bookkeeping.atomic import atomic_path
     fig, ax = plt.subplots(figsize=(7.5, 5))
     groups = sorted({(r["case"], r["dtype"]) for r in records})
     for i, (case, dtype) in enumerate(groups):

@@ -8,7 +8,7 @@ neither torch nor scikit-learn.
 
 from __future__ import annotations
 
-from compare.cli.options import positive_int
+from handgrad.compare.cli.options import positive_int
 
 
 def add_arguments(p) -> None:
@@ -22,7 +22,7 @@ def _n(x: int) -> str:
 
 def format_count(sizes) -> str:
     """A table of ``count_parameters(sizes)`` with the totals."""
-    from compare.teach.count import count_parameters
+    from handgrad.compare.teach.count import count_parameters
 
     rows = count_parameters(sizes)
     lines = [f"{'layer':>5}  {'W shape':>12}  {'weights':>12}  {'biases':>8}"]

@@ -31,9 +31,9 @@ def run(args) -> int:
     if args.bug is not None and args.example is not None:
         raise ValueError(f"give EXAMPLE or --bug, not both (got {args.example!r} and "
                          f"--bug {args.bug!r})")
-    from compare.check.gradcheck import check_gradients
-    from compare.teach.bugs import BUGS, LINES
-    from compare.teach.derive import EXAMPLES, derive, format_steps
+    from handgrad.compare.check.gradcheck import check_gradients
+    from handgrad.compare.teach.bugs import BUGS, LINES
+    from handgrad.compare.teach.derive import EXAMPLES, derive, format_steps
 
     if args.bug == "list" or (args.bug is None and args.example is None):
         print("examples: " + ", ".join(EXAMPLES))

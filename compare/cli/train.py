@@ -127,8 +127,8 @@ def check_arguments(args) -> list[int]:
          "'cpu', 'cuda' or 'cuda:N'", args.device)
     need(args.out is None or args.out != "", "--out", "a folder name", args.out)
     widths = parse_hidden(args.hidden)
-    from handmade.activations import get_activation
-    from handmade.losses import get_loss
+    from handgrad.handmade.activations import get_activation
+    from handgrad.handmade.losses import get_loss
     for flag, name, get in (("--activation", args.activation, get_activation),
                             ("--loss", args.loss, get_loss)):
         try:
@@ -146,7 +146,7 @@ def default_folder(args, widths) -> str:
 
 def check_memory(args, widths) -> None:
     """Refuse a run whose estimated memory exceeds what is available (names the flag)."""
-    from bookkeeping.memory import available_memory, estimate_run_memory, human_bytes
+    from handgrad.bookkeeping.memory import available_memory, estimate_run_memory, human_bytes
 
     rows, n_in, n_out = DATASETS[args.dataset]
     batch = min(args.batch_size or rows, rows)
@@ -181,7 +181,7 @@ def optimizer_options(args) -> tuple[str, dict]:
 def build_spec(data, hidden, activation: str, loss: str | None):
     """The ``Spec`` of ``[n_features, *hidden, n_outputs]`` for a ``compare.datasets.Dataset``
     (``hidden``: the widths, or their text as ``--hidden`` takes it)."""
-    from compare.spec import Spec
+    from handgrad.compare.spec import Spec
 
     widths = parse_hidden(hidden) if isinstance(hidden, str) else list(hidden)
     loss = loss or DEFAULT_LOSS[data.task]
@@ -211,7 +211,7 @@ class Progress:
 
 
 def run(args) -> int:
-    from bookkeeping.folder import FolderWriter
+    from handgrad.bookkeeping.folder import FolderWriter
 
     widths = check_arguments(args)
     check_memory(args, widths)
@@ -232,19 +232,24 @@ def run(args) -> int:
 
 
 def _train_into(args, widths, out) -> None:
-    from torch_ref.device import resolve_device
+    from handgrad.torch_ref.device import resolve_device
     try:
         resolve_device(args.device)
     except ValueError as exc:
         raise ValueError(f"--device: {exc}") from None
 
-    import handmade
-    from compare import datasets
-    from compare.cli.train_report import check_finite_run, predictor, print_summary, summarize
-    from compare.spec import build_twins
-    from compare.train import plots
-    from compare.train.runs import write_run_files
-    from compare.train.side_by_side import train_side_by_side
+    from handgrad import handmade
+    from handgrad.compare import datasets
+    from handgrad.compare.cli.train_report import (
+        check_finite_run,
+        predictor,
+        print_summary,
+        summarize,
+    )
+    from handgrad.compare.spec import build_twins
+    from handgrad.compare.train import plots
+    from handgrad.compare.train.runs import write_run_files
+    from handgrad.compare.train.side_by_side import train_side_by_side
 
     data = datasets.load(args.dataset, seed=args.seed)
     spec = build_spec(data, widths, args.activation, args.loss)

@@ -26,7 +26,7 @@ RECORD_KEYS = ("hand_loss", "torch_loss", "hand_grad_norm", "torch_grad_norm",
 def check_finite_run(run, lr) -> None:
     """DivergenceError at the first step whose record holds a NaN/Inf (a loss, a gradient
     norm, or the parameter difference once the parameters overflow)."""
-    from bookkeeping.errors import DivergenceError
+    from handgrad.bookkeeping.errors import DivergenceError
 
     for rec in run.trajectory:
         bad = [k for k in RECORD_KEYS if not math.isfinite(rec.get(k, 0.0))]
@@ -37,7 +37,7 @@ def check_finite_run(run, lr) -> None:
 
 def summarize(spec, hand, twin, data, run) -> dict:
     """Accuracies, final losses, divergence and time per epoch of both twins."""
-    from compare.train.side_by_side import accuracy
+    from handgrad.compare.train.side_by_side import accuracy
 
     out = {"epochs": run.epochs, "steps": len(run.trajectory),
            "stop_handmade": run.hand_stop, "stop_torch": run.torch_stop,
@@ -87,7 +87,7 @@ def predictor(spec, params: dict):
     """``points (g, 2) -> P(class 1) (g,)`` for a binary model with ``params``."""
     import numpy as np
 
-    from handmade.activations import sigmoid
+    from handgrad.handmade.activations import sigmoid
 
     model = spec.hand(dtype=np.float64)
     for key, p in model.params.items():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from compare.cli.options import device_or_auto, output_file
+from handgrad.compare.cli.options import device_or_auto, output_file
 
 
 def add_arguments(p) -> None:
@@ -59,7 +59,7 @@ def _line(r) -> str:
 
 def resolve_devices(device: str) -> list[str]:
     """``auto`` -> cpu plus every CUDA device present; otherwise the one device, checked."""
-    from torch_ref import cuda_devices, resolve_device
+    from handgrad.torch_ref import cuda_devices, resolve_device
     if device == "auto":
         return ["cpu", *cuda_devices()]
     resolve_device(device)  # ValueError with the reason if it cannot be used
@@ -68,7 +68,7 @@ def resolve_devices(device: str) -> list[str]:
 
 def replay(path: str) -> int:
     """Rerun a saved check; 0 when it passes now, 1 otherwise (2: it cannot be rerun)."""
-    from compare.check.replay import load_case, rebuild_model, replay
+    from handgrad.compare.check.replay import load_case, rebuild_model, replay
 
     case = load_case(path)  # FileNotFoundError / ValueError naming the file: exit 2
     saved = case.report.get("verdict", "?")
@@ -83,8 +83,8 @@ def replay(path: str) -> int:
 def run(args) -> int:
     if args.replay is not None:
         return replay(args.replay)
-    from bookkeeping.atomic import write_json_atomic
-    from compare.check import suite
+    from handgrad.bookkeeping.atomic import write_json_atomic
+    from handgrad.compare.check import suite
 
     devices = resolve_devices(args.device)
     dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import handmade
-from compare.datasets import load
-from compare.teach import seeds
+from handgrad import handmade
+from handgrad.compare.datasets import load
+from handgrad.compare.teach import seeds
 
 
 @dataclass(frozen=True)

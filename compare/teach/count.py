@@ -11,7 +11,7 @@ Python: nothing here needs NumPy, so the command starts fast.
 
 from __future__ import annotations
 
-from bookkeeping.checks import check_sizes
+from handgrad.bookkeeping.checks import check_sizes
 
 
 def count_parameters(sizes) -> list[dict]:

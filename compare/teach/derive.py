@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-import handmade
-from compare.datasets import load
-from compare.spec import Spec
-from compare.teach import seeds
-from compare.teach.bugs import seed003_model
-from compare.transfer import hand_to_torch, to_numpy64
-from handmade.activations import get_activation, softmax
-from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
+from handgrad import handmade
+from handgrad.compare.datasets import load
+from handgrad.compare.spec import Spec
+from handgrad.compare.teach import seeds
+from handgrad.compare.teach.bugs import seed003_model
+from handgrad.compare.transfer import hand_to_torch, to_numpy64
+from handgrad.handmade.activations import get_activation, softmax
+from handgrad.torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
 
 
 @dataclass

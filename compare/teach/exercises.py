@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from compare.check.diagnose import diagnose as _diagnose
+from handgrad.compare.check.diagnose import diagnose as _diagnose
 
 RTOL = 1e-6  # an answer computed in float64 by another route agrees to ~1e-15; 1e-6 also
 #              admits float32 work (eps 1.2e-7 times a few operations)

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.optimize
 import torch
 
-import torch_ref
+from handgrad import torch_ref
 
 
 def flatten_params(params: dict[str, np.ndarray]) -> np.ndarray:

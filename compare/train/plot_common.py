@@ -19,7 +19,7 @@ if "matplotlib.pyplot" not in sys.modules:
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bookkeeping.atomic import atomic_path  # noqa: E402
+from handgrad.bookkeeping.atomic import atomic_path  # noqa: E402
 
 __all__ = ["plt", "save", "columns", "log_floor", "loss_label", "HAND", "TORCH", "DPI",
            "EPS64", "EPS32"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compare.train.plot_common import (
+from handgrad.compare.train.plot_common import (
     EPS32,
     EPS64,
     HAND,

@@ -25,9 +25,9 @@ from matplotlib.animation import PillowWriter
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import ListedColormap, Normalize
 
-from bookkeeping.atomic import atomic_path
-from compare.train.plot_common import HAND, plt, save
-from compare.train.plot_curves import (
+from handgrad.bookkeeping.atomic import atomic_path
+from handgrad.compare.train.plot_common import HAND, plt, save
+from handgrad.compare.train.plot_curves import (
     divergence_figure,
     losses_figure,
     plot_divergence,

@@ -25,13 +25,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bookkeeping.atomic import write_json_atomic
-from bookkeeping.folder import FolderWriter
-from bookkeeping.manifest import MANIFEST, RunFolderError, read_manifest, verify_file, verify_folder
-from compare.spec import Spec
-from compare.transfer import check_same_layout, hand_to_torch
-from handmade.persist import load_params, save_params
-from torch_ref.persist import load_state, save_state
+from handgrad.bookkeeping.atomic import write_json_atomic
+from handgrad.bookkeeping.folder import FolderWriter
+from handgrad.bookkeeping.manifest import (
+    MANIFEST,
+    RunFolderError,
+    read_manifest,
+    verify_file,
+    verify_folder,
+)
+from handgrad.compare.spec import Spec
+from handgrad.compare.transfer import check_same_layout, hand_to_torch
+from handgrad.handmade.persist import load_params, save_params
+from handgrad.torch_ref.persist import load_state, save_state
 
 RUN_JSON, PARAMS, STATE = "run.json", "params.npz", "state_dict.pt"
 PICTURES = ("losses.png", "divergence.png", "boundary.png", "boundary.gif")

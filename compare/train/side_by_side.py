@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-import handmade
-import torch_ref
-from compare.transfer import hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare.transfer import hand_to_torch
 
 
 @dataclass

@@ -6,9 +6,9 @@ How a case reads, and the other rooms' files: tests/bad_input.py.
 import numpy as np
 import pytest
 
-import torch_ref
-from compare import build_twins, check_gradients, hand_to_torch, torch_to_hand
-from compare.spec import Spec
+from handgrad import torch_ref
+from handgrad.compare import build_twins, check_gradients, hand_to_torch, torch_to_hand
+from handgrad.compare.spec import Spec
 from tests.bad_input import X_INF, C, T, V, X, Y, bce, case, ce, check, cuda, poisoned, t_bce
 
 SHAPES = [  # 1. X vs W, y vs the output

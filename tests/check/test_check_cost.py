@@ -11,10 +11,10 @@ tests count what runs, and show each detection on a model large enough for that 
 import numpy as np
 import pytest
 
-import handmade
-from compare import check_gradients
-from compare.check import fd_plan, gradcheck
-from compare.check.finite_diff import (
+from handgrad import handmade
+from handgrad.compare import check_gradients
+from handgrad.compare.check import fd_plan, gradcheck
+from handgrad.compare.check.finite_diff import (
     finite_differences,
     joint_difference,
     kink_signature,
@@ -22,8 +22,8 @@ from compare.check.finite_diff import (
     reads_its_last_forward,
     settled_within,
 )
-from compare.check.tolerances import FINITE_DIFF
-from torch_ref import TorchMLP
+from handgrad.compare.check.tolerances import FINITE_DIFF
+from handgrad.torch_ref import TorchMLP
 
 SIZES, M = [100, 120, 10], 96  # 13 330 parameters x 96 samples: beyond JOINT_WORK
 

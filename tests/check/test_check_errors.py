@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from compare import check_layer, check_model
+from handgrad.compare import check_layer, check_model
 
 rng = np.random.default_rng(0)
 

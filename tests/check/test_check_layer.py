@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from compare import assert_layer_match, check_layer
+from handgrad.compare import assert_layer_match, check_layer
 
 EPS = 1e-5
 rng = np.random.default_rng(0)

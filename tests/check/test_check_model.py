@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from compare import assert_model_match, check_model
+from handgrad.compare import assert_model_match, check_model
 
 REG = 0.05
 

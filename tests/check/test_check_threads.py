@@ -11,8 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-import handmade
-from compare import check_gradients, check_model
+from handgrad import handmade
+from handgrad.compare import check_gradients, check_model
 
 ROUNDS = 6
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import handmade
-from compare import check_gradients, check_model
-from compare.check.diagnose import diagnose_layers
-from compare.teach.bugs import BUGS, Seed003UpdateOrder
+from handgrad import handmade
+from handgrad.compare import check_gradients, check_model
+from handgrad.compare.check.diagnose import diagnose_layers
+from handgrad.compare.teach.bugs import BUGS, Seed003UpdateOrder
 from tests.check.test_check_model import ForgotOneOverN
 
 # bug -> {entry: key words its diagnosis must hold}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from compare.check.diagnose import diagnose
+from handgrad.compare.check.diagnose import diagnose
 
 RNG = np.random.default_rng(7)
 R = RNG.standard_normal((16, 3))  # a batch of 16 samples: the first axis is the batch

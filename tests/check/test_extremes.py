@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from compare.check.gradcheck import check_gradients
-from compare.check.suite import default_configs, make_data
-from compare.check.tolerances import AUTOGRAD
-from compare.spec import Spec
-from compare.transfer import NUMPY_DTYPES, hand_to_torch, to_numpy64
-from torch_ref.functional import compute_loss
+from handgrad import handmade
+from handgrad.compare.check.gradcheck import check_gradients
+from handgrad.compare.check.suite import default_configs, make_data
+from handgrad.compare.check.tolerances import AUTOGRAD
+from handgrad.compare.spec import Spec
+from handgrad.compare.transfer import NUMPY_DTYPES, hand_to_torch, to_numpy64
+from handgrad.torch_ref.functional import compute_loss
 
 TARGET = {"float64": 1e4, "float32": 80.0}
 # nll reads probabilities: at these logits p_y underflows to 0 and -log 0 = inf on both

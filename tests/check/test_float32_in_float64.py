@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import handmade
-from compare import check_gradients, check_layer, check_model
-from compare.check import gradcheck
-from compare.check import model as model_door
+from handgrad import handmade
+from handgrad.compare import check_gradients, check_layer, check_model
+from handgrad.compare.check import gradcheck
+from handgrad.compare.check import model as model_door
 
 SLIP = 1e-6
 

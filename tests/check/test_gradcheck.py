@@ -9,9 +9,9 @@ test_gradcheck_false_alarms.py; that a broken model never crashes it, test_gradc
 import numpy as np
 import pytest
 
-import handmade
-from compare import check_gradients
-from compare.check.suite import make_data
+from handgrad import handmade
+from handgrad.compare import check_gradients
+from handgrad.compare.check.suite import make_data
 
 
 def seed000_data():

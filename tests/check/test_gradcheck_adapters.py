@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from compare import check_gradients
-from torch_ref import TorchMLP
+from handgrad.compare import check_gradients
+from handgrad.torch_ref import TorchMLP
 
 
 class ViewAdapter:

@@ -5,10 +5,10 @@ a float32 twin's own rounding, float32 cancellation at a saturated softmax.
 import numpy as np
 import torch
 
-import handmade
-from compare import check_gradients
-from compare.check.suite import make_data
-from torch_ref import TorchMLP
+from handgrad import handmade
+from handgrad.compare import check_gradients
+from handgrad.compare.check.suite import make_data
+from handgrad.torch_ref import TorchMLP
 
 
 def test_given_float32_torch_twin_is_used_with_the_float32_tolerance():

@@ -7,10 +7,10 @@ or fail only off the base point; the verifier must put each in its report.
 import numpy as np
 import pytest
 
-import handmade
-from compare import assert_gradients_match, check_gradients
-from compare.check.suite import make_data
-from torch_ref import TorchMLP
+from handgrad import handmade
+from handgrad.compare import assert_gradients_match, check_gradients
+from handgrad.compare.check.suite import make_data
+from handgrad.torch_ref import TorchMLP
 
 
 class Raises(handmade.MLP):

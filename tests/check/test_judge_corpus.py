@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-import handmade
-from compare import check_gradients
+from handgrad import handmade
+from handgrad.compare import check_gradients
 
 N_CONFIGS = 60
 SEED = 20250101

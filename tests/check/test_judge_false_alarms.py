@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import handmade
-from compare import assert_gradients_match, check_gradients, check_layer, check_model
-from compare.check.suite import make_data
+from handgrad import handmade
+from handgrad.compare import assert_gradients_match, check_gradients, check_layer, check_model
+from handgrad.compare.check.suite import make_data
 
 
 def texts(report) -> str:

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from compare import check_gradients, check_model
+from handgrad import handmade, torch_ref
+from handgrad.compare import check_gradients, check_model
 
 
 def texts(report) -> str:

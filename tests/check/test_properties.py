@@ -11,10 +11,10 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import handmade
-from compare import check_gradients
-from compare.check.core import AT_OPTIMUM
-from compare.check.suite import HEADS, HIDDEN
+from handgrad import handmade
+from handgrad.compare import check_gradients
+from handgrad.compare.check.core import AT_OPTIMUM
+from handgrad.compare.check.suite import HEADS, HIDDEN
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from compare import assert_gradients_match, check_gradients, check_layer, check_model
-from compare.check.replay import load_case, rebuild_model, replay
+from handgrad import handmade
+from handgrad.compare import assert_gradients_match, check_gradients, check_layer, check_model
+from handgrad.compare.check.replay import load_case, rebuild_model, replay
 
 
 class DoubledOutputBias(handmade.MLP):
@@ -113,8 +113,9 @@ def test_assert_raises_with_the_report_attached():
 
 
 FAILING_TEST = '''
-import numpy as np, handmade
-from compare import assert_gradients_match
+import numpy as np
+from handgrad import handmade
+from handgrad.compare import assert_gradients_match
 
 class Slip(handmade.MLP):
     def loss_and_grads(self, X, y):
@@ -152,7 +153,7 @@ def test_the_notebook_table_marks_a_failing_entry():
 
 
 def test_handgrad_verify_replay_reruns_a_saved_check(tmp_path, capsys):
-    from compare import cli
+    from handgrad.compare import cli
 
     model = DoubledOutputBias([4, 5, 3], ["tanh", "identity"], "cross_entropy", seed=2)
     _, meta = check_gradients(model, *_batch()).save(tmp_path / "case")
@@ -165,7 +166,7 @@ def test_handgrad_verify_replay_reruns_a_saved_check(tmp_path, capsys):
 
 
 def test_a_class_from_a_script_or_the_current_folder(tmp_path, monkeypatch):
-    from compare.check.replay import Case
+    from handgrad.compare.check.replay import Case
 
     meta = {"class": "__main__:MyMLP", "sizes": [2, 1], "activations": ["identity"],
             "loss": ["mse"], "reduction": ["mean"]}
@@ -173,7 +174,8 @@ def test_a_class_from_a_script_or_the_current_folder(tmp_path, monkeypatch):
                                     "param:layers.0.bias": np.zeros(1)}, meta)
     with pytest.raises(ValueError, match="defined in a script"):
         rebuild_model(case)
-    (tmp_path / "mine_here.py").write_text("import handmade\nclass Mine(handmade.MLP):\n"
+    (tmp_path / "mine_here.py").write_text("from handgrad import handmade\n"
+                                           "class Mine(handmade.MLP):\n"
                                            "    pass\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])

@@ -8,9 +8,9 @@ finite differences; every entry also passes the checker's own dtype-aware tolera
 import pytest
 import torch
 
-from compare.check.gradcheck import check_gradients
-from compare.check.suite import default_configs, make_data
-from compare.transfer import NUMPY_DTYPES
+from handgrad.compare.check.gradcheck import check_gradients
+from handgrad.compare.check.suite import default_configs, make_data
+from handgrad.compare.transfer import NUMPY_DTYPES
 
 CONFIGS = default_configs()
 DEVICES = ["cpu", pytest.param("cuda", marks=[

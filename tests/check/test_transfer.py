@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from compare.spec import Spec, build_twins
-from compare.transfer import hand_to_torch, torch_to_hand
+from handgrad import handmade, torch_ref
+from handgrad.compare.spec import Spec, build_twins
+from handgrad.compare.transfer import hand_to_torch, torch_to_hand
 
 CUDA = pytest.param("cuda", marks=[pytest.mark.cuda,
                                    pytest.mark.skipif(not torch.cuda.is_available(),

@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from compare import cli
+from handgrad.compare import cli
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")
 

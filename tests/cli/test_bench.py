@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-import handmade
-from compare import bench, cli
-from compare.cli import bench as bench_cli
+from handgrad import handmade
+from handgrad.compare import bench, cli
+from handgrad.compare.cli import bench as bench_cli
 
 TUNED = bench_cli.MALLOC_TUNING
 GLIBC = pytest.mark.skipif(not bench_cli.is_glibc(), reason="malloc tuning is glibc's")

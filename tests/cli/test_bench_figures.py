@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from compare import bench, cli
-from compare.cli import bench_report as report
-from compare.cli.bench import MALLOC_TUNING
+from handgrad.compare import bench, cli
+from handgrad.compare.cli import bench_report as report
+from handgrad.compare.cli.bench import MALLOC_TUNING
 
 
 def test_compared_keeps_every_sample_and_takes_the_ratio_of_the_medians():

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from compare import cli
-from compare.check import suite as matrix
+from handgrad import handmade
+from handgrad.compare import cli
+from handgrad.compare.check import suite as matrix
 
 REQUIRED = {"config", "dtype", "device", "param", "autograd_rel_err", "fd_rel_err", "ok"}
 
@@ -43,7 +43,7 @@ def refuse_constant(token):
 
 
 def test_verify_json_is_strict_and_writes_non_finite_as_null(monkeypatch, tmp_path):
-    from compare.check.report import GradReport
+    from handgrad.compare.check.report import GradReport
 
     records = GradReport.records
 
@@ -60,7 +60,7 @@ def test_verify_json_is_strict_and_writes_non_finite_as_null(monkeypatch, tmp_pa
 
 
 def test_json_files_write_null_for_non_finite_and_plain_numbers(tmp_path):
-    from bookkeeping.atomic import write_json_atomic
+    from handgrad.bookkeeping.atomic import write_json_atomic
 
     path = tmp_path / "x.json"
     write_json_atomic(path, [{"a": float("nan"), "b": np.float32(np.inf), "c": -np.inf,
@@ -93,13 +93,13 @@ def test_verify_on_missing_cuda_is_a_usage_error(capsys):
 
 
 def test_module_entry_point_runs():
-    proc = subprocess.run([sys.executable, "-m", "compare", "verify", "--help"],
+    proc = subprocess.run([sys.executable, "-m", "handgrad", "verify", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--json" in proc.stdout
 
 
 def test_train_writes_the_run_folder(tmp_path, capsys):
-    from compare.train.runs import load_run
+    from handgrad.compare.train.runs import load_run
 
     assert cli.main(["train", "--epochs", "3", "--out", str(tmp_path)]) == 0
     names = {p.name for p in tmp_path.iterdir()}

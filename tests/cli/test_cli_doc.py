@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compare import bench, cli
-from compare.cli import process
+from handgrad.compare import bench, cli
+from handgrad.compare.cli import process
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
 EXAMPLES = re.findall(r"^ *\$ (handgrad .+)\n *(handgrad.+)$", DOC, re.M)

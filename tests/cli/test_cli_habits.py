@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from compare import cli
-from compare.cli import derive, parser
+from handgrad.compare import cli
+from handgrad.compare.cli import derive, parser
 
 
 def subparsers():
@@ -101,8 +101,8 @@ def test_closest():
 
 
 def test_derive_names_are_the_gallerys():
-    from compare.teach.bugs import BUGS
-    from compare.teach.derive import EXAMPLES
+    from handgrad.compare.teach.bugs import BUGS
+    from handgrad.compare.teach.derive import EXAMPLES
 
     assert derive.EXAMPLE_NAMES == tuple(EXAMPLES)
     assert derive.BUG_NAMES == tuple(BUGS)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from compare import cli
-from compare.cli import count, process
+from handgrad.compare import cli
+from handgrad.compare.cli import count, process
 
-HANDGRAD = [sys.executable, "-m", "compare"]
+HANDGRAD = [sys.executable, "-m", "handgrad"]
 UNTUNED = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
 
 
@@ -51,7 +51,7 @@ def test_ctrl_c_during_the_work_is_one_line_and_exit_130(tmp_path):
 def test_ctrl_c_during_the_lazy_imports_is_one_line_and_exit_130():
     # the signal lands while run() imports torch (seconds), not inside compare.cli's import;
     # it is held until that import returns (raised inside torch's set-up it aborts)
-    code = ("import sys; from compare.cli import main; print('main', flush=True); "
+    code = ("import sys; from handgrad.compare.cli import main; print('main', flush=True); "
             "sys.exit(main(['verify']))")
     # 0.3 s after the marker: inside main() (its handler is set in microseconds), while the
     # import of torch (over a second) is still running; landing later, in the work, is

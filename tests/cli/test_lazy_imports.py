@@ -30,7 +30,7 @@ def probe(code: str) -> dict:
 
 def main_call(argv) -> str:
     return textwrap.dedent(f"""\
-        from compare import cli
+        from handgrad.compare import cli
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = cli.main({argv!r})
         """)
@@ -40,8 +40,8 @@ COUNT = ()  # count_parameters is plain Python: not even NumPy
 
 
 @pytest.mark.parametrize("code, expected, allowed", [
-    ("import compare.cli\ncode = 0", 0, ()),
-    ("import compare\nfrom compare.cli import build_parser\nbuild_parser()\ncode = 0", 0, ()),
+    ("import handgrad.compare.cli\ncode = 0", 0, ()),
+    ("from handgrad.compare.cli import build_parser\nbuild_parser()\ncode = 0", 0, ()),
     (main_call(["--help"]), 0, ()),
     (main_call(["train", "--help"]), 0, ()),
     (main_call(["count", "3", "4"]), 0, COUNT),
@@ -75,17 +75,18 @@ def test_help_and_usage_errors_import_not_even_numpy(argv):
 
 def test_the_probe_sees_a_heavy_import():
     # the check above can fail: the same probe after an eager import of torch
-    assert probe("import compare.cli, torch\ncode = 0")["heavy"] == ["torch"]
+    assert probe("import handgrad.compare.cli, torch\ncode = 0")["heavy"] == ["torch"]
 
 
 def test_compare_public_names_load_on_first_use():
     result = probe(textwrap.dedent("""\
-        import compare
-        before = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "sklearn"})
-        from compare import (Entry, GradReport, Spec, assert_gradients_match, build_twins,
-                             check_gradients, datasets, hand_to_torch, torch_to_hand)
-        assert "check_gradients" in dir(compare) and "datasets" in dir(compare)
-        assert set(compare.__all__) <= set(dir(compare))
+        import handgrad
+        before = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "sklearn", "numpy"})
+        from handgrad import (MLP, Entry, GradReport, Spec, TorchMLP, assert_gradients_match,
+                              build_twins, check_gradients, check_layer, check_model, datasets,
+                              hand_to_torch, torch_to_hand)
+        assert "check_gradients" in dir(handgrad) and "datasets" in dir(handgrad)
+        assert set(handgrad.__all__) <= set(dir(handgrad))
         code = 0 if before == [] and datasets.load("xor").n_features == 2 else 1
         """))
     assert result["code"] == 0
@@ -93,21 +94,24 @@ def test_compare_public_names_load_on_first_use():
 
 
 def test_an_unknown_name_is_an_attribute_error():
-    import compare
+    import handgrad
+    from handgrad import compare
 
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        handgrad.nope  # noqa: B018
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         compare.nope  # noqa: B018
 
 
 def test_the_dataset_choices_are_the_datasets():
-    from compare import datasets
-    from compare.cli.train import DATASET_NAMES
+    from handgrad.compare import datasets
+    from handgrad.compare.cli.train import DATASET_NAMES
 
     assert DATASET_NAMES == tuple(sorted(datasets.DATASETS))
 
 
 def test_every_subcommand_has_add_arguments_and_run():
-    from compare import cli
+    from handgrad.compare import cli
 
     names = [name for name, *_ in cli.COMMANDS]
     assert names == ["verify", "train", "derive", "bench", "count"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compare import cli
+from handgrad.compare import cli
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 ROW = r"^\| (.+?) \| `\.venv/bin/(handgrad train [^`]+)` \| ([≥≤=]) ([\d.]+) \| ([\d.]+) \|$"

@@ -7,14 +7,14 @@ import os
 import numpy as np
 import pytest
 
-from bookkeeping.memory import estimate_run_memory, human_bytes, n_parameters
-from compare import cli
-from compare.cli import train
-from compare.cli.train_report import summary_table
+from handgrad.bookkeeping.memory import estimate_run_memory, human_bytes, n_parameters
+from handgrad.compare import cli
+from handgrad.compare.cli import train
+from handgrad.compare.cli.train_report import summary_table
 
 
 def test_the_dataset_table_matches_the_datasets():
-    from compare import datasets
+    from handgrad.compare import datasets
 
     for name, (rows, n_in, n_out) in train.DATASETS.items():
         data = datasets.load(name, seed=0)
@@ -25,7 +25,7 @@ def test_the_dataset_table_matches_the_datasets():
 
 @pytest.mark.parametrize("sizes", [[2, 8, 1], [64, 32, 16, 10], [30, 1]])
 def test_the_parameter_count_is_the_models(sizes):
-    import handmade
+    from handgrad import handmade
 
     acts = ["tanh"] * (len(sizes) - 2) + ["identity"]
     model = handmade.MLP(sizes, acts, "mse")
@@ -84,7 +84,7 @@ def test_an_overflowing_run_is_a_divergence_and_writes_nothing(tmp_path, capsys)
 
 
 def test_the_divergence_factor_in_help_is_the_trainers():
-    from bookkeeping.training import DIVERGENCE_FACTOR
+    from handgrad.bookkeeping.training import DIVERGENCE_FACTOR
 
     assert train.DIVERGENCE_FACTOR == DIVERGENCE_FACTOR
     parser = argparse.ArgumentParser()

@@ -1,7 +1,7 @@
 """``handgrad train`` as real processes: killed, interrupted or racing another run, it never
 leaves a partial or mixed run folder at its target.
 
-Each test starts real ``python -m compare train`` processes (a few seconds each: torch,
+Each test starts real ``python -m handgrad train`` processes (a few seconds each: torch,
 scikit-learn and matplotlib are imported); a long run is stopped as soon as it has printed
 its first progress line (a tenth of its epochs).
 """
@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from compare.train.runs import load_run
+from handgrad.compare.train.runs import load_run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and pids as on POSIX")
 
@@ -25,7 +25,7 @@ LONG = ["--dataset", "xor", "--epochs", "5000", "--no-gif"]  # a progress line p
 
 
 def start(args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "compare", "train", *args], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "handgrad", "train", *args], cwd=cwd,
                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

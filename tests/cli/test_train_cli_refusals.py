@@ -54,7 +54,7 @@ PROBE = textwrap.dedent("""\
     os.symlink("nowhere", "dangling")
     os.mkdir("taken"); open("taken/notes.txt", "w").write("mine")
     before = sorted(os.listdir("."))
-    from compare import cli
+    from handgrad.compare import cli
     out = []
     for args in json.loads(sys.argv[2]):
         err = io.StringIO()

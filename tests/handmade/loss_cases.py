@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from torch_ref.functional import compute_loss
+from handgrad.torch_ref.functional import compute_loss
 
 REDUCTIONS = ["mean", "sum"]
 M = 16  # samples per batch

@@ -12,8 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import handmade
-from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
+from handgrad import handmade
+from handgrad.torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
 
 # Activations with a derivative that is elementwise (no softmax) and that exists (no step).
 ELEMENTWISE = [name for name in handmade.ACTIVATIONS if name not in ("step", "softmax")]

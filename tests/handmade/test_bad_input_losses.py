@@ -6,7 +6,7 @@ How a case reads, and the other rooms' files: tests/bad_input.py.
 import numpy as np
 import pytest
 
-import handmade
+from handgrad import handmade
 from tests.bad_input import ACTS, LOSSES, C, T, V, Y, case, check
 
 SHAPES = [  # 1. X vs W, y vs the output

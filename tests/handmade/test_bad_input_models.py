@@ -6,9 +6,8 @@ How a case reads, and the other rooms' files: tests/bad_input.py.
 import numpy as np
 import pytest
 
-import handmade
-import torch_ref
-from compare import hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare import hand_to_torch
 from tests.bad_input import (
     ACTS,
     LOSSES,

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import handmade
+from handgrad import handmade
 from tests.handmade.model_helpers import assert_close64
 
 

@@ -14,11 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import handmade
-import handmade.activations
-import handmade.dense
-import handmade.optim
-from handmade.dense import dense_backward, dense_forward, dense_grads_into, outer_product_into
+import handgrad.handmade.activations
+import handgrad.handmade.dense
+import handgrad.handmade.optim
+from handgrad import handmade
+from handgrad.handmade.dense import (
+    dense_backward,
+    dense_forward,
+    dense_grads_into,
+    outer_product_into,
+)
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 
@@ -62,14 +67,14 @@ def layer(m: int, dtype, seed: int = 0):
 def test_dense_backward_runs_the_plain_lines(m):
     X, W, b, dZ = layer(m, np.float64)
     _, cache = dense_forward(X, W, b)
-    ran = executed(handmade.dense, lambda: dense_backward(dZ, cache))
-    assert line_of(handmade.dense, "dW = dZ.T @ X") in ran
-    assert line_of(handmade.dense, "db = dZ.sum(axis=0)") in ran
-    assert line_of(handmade.dense, "dX = dZ @ W if need_dX else None") in ran
-    trick = line_of(handmade.dense, 'return np.einsum("j,k->jk", dz, x, out=out)')
+    ran = executed(handgrad.handmade.dense, lambda: dense_backward(dZ, cache))
+    assert line_of(handgrad.handmade.dense, "dW = dZ.T @ X") in ran
+    assert line_of(handgrad.handmade.dense, "db = dZ.sum(axis=0)") in ran
+    assert line_of(handgrad.handmade.dense, "dX = dZ @ W if need_dX else None") in ran
+    trick = line_of(handgrad.handmade.dense, 'return np.einsum("j,k->jk", dz, x, out=out)')
     assert trick not in ran  # one sample without kept arrays: still the plain line
-    ran = executed(handmade.dense, lambda: dense_forward(X, W, b))
-    assert line_of(handmade.dense, "Z = X @ W.T + b") in ran
+    ran = executed(handgrad.handmade.dense, lambda: dense_forward(X, W, b))
+    assert line_of(handgrad.handmade.dense, "Z = X @ W.T + b") in ran
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -121,9 +126,10 @@ def test_identity_backward_is_ones_times_the_upstream_gradient():
     identity = handmade.get_activation("identity")
     rng = np.random.default_rng(1)
     z, dA = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
-    ran = executed(handmade.activations, lambda: identity.backward(dA, z, identity.forward(z)))
-    assert line_of(handmade.activations, "return local * dA") in ran
-    assert line_of(handmade.activations, "return np.ones_like(z)") in ran
+    ran = executed(handgrad.handmade.activations,
+                   lambda: identity.backward(dA, z, identity.forward(z)))
+    assert line_of(handgrad.handmade.activations, "return local * dA") in ran
+    assert line_of(handgrad.handmade.activations, "return np.ones_like(z)") in ran
     dZ = identity.backward(dA, z, z)
     assert dZ is not dA  # a new array, not the upstream one passed through
     np.testing.assert_array_equal(dZ, dA)
@@ -140,8 +146,8 @@ def test_sgd_runs_theta_minus_lr_g(options, factor, dtype):
     grads = {"w": rng.standard_normal((3, 4)).astype(dtype)}
     before = params["w"].copy()
     opt = handmade.SGD(params, lr=0.3, **options)
-    ran = executed(handmade.optim, lambda: opt.step(grads))
-    assert line_of(handmade.optim, "theta -= self.lr * g") in ran
+    ran = executed(handgrad.handmade.optim, lambda: opt.step(grads))
+    assert line_of(handgrad.handmade.optim, "theta -= self.lr * g") in ran
     g = grads["w"] + 0.5 * grads["w"] if factor == 1.5 else grads["w"]
     np.testing.assert_array_equal(params["w"], before - 0.3 * g)
     assert params["w"].dtype == dtype

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-import handmade
+from handgrad import handmade
 from tests.handmade.model_helpers import random_labels
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import handmade
-from compare import build_twins
-from compare.spec import Spec
-from handmade.mlp import LayerIntermediates
-from torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
+from handgrad import handmade
+from handgrad.compare import build_twins
+from handgrad.compare.spec import Spec
+from handgrad.handmade.mlp import LayerIntermediates
+from handgrad.torch_ref.functional import ACTIVATIONS as TORCH_ACTIVATIONS
 
 RTOL, ATOL = 1e-12, 1e-13
 

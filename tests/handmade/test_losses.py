@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import handmade
+from handgrad import handmade
 from tests.handmade.loss_cases import (
     ATOL64,
     REDUCTIONS,

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from compare.transfer import hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare.transfer import hand_to_torch
 from tests.handmade.model_helpers import ATOL64, RTOL64, assert_close64, random_labels
 
 MLP_CASES = [

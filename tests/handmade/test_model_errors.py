@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import handmade
+from handgrad import handmade
 
 # The vocabulary of docs/conventions.md (Activations, Losses), written out here as the
 # independent list of valid names.

@@ -11,9 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import handmade
-import torch_ref
-from compare.transfer import hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare.transfer import hand_to_torch
 from tests.handmade.model_helpers import ATOL64, RTOL64, assert_close64, neuron_data
 
 NEURONS = [

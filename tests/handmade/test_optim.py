@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
+from handgrad import handmade, torch_ref
 
 CASES = {
     "gd": ("sgd", {"lr": 0.1}),

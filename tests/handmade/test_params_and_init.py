@@ -13,8 +13,7 @@ import pytest
 import torch
 from scipy import stats
 
-import handmade
-import torch_ref
+from handgrad import handmade, torch_ref
 from tests.handmade.model_helpers import DTYPES
 
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}

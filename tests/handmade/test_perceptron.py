@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from compare.transfer import hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare.transfer import hand_to_torch
 from tests.handmade.model_helpers import neuron_data
 
 

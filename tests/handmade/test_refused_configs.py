@@ -20,8 +20,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import handmade
-import torch_ref
+from handgrad import handmade, torch_ref
 
 ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "silu",
                "gelu", "softmax", "step"]

@@ -1,11 +1,12 @@
-"""handmade.sgd_step: params -= lr * grads, in place, in the params' dtype; keys must match."""
+"""handgrad.handmade.sgd_step: params -= lr * grads, in place, in the params' dtype; keys must
+match."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import handmade
+from handgrad import handmade
 from tests.handmade.model_helpers import DTYPES
 
 

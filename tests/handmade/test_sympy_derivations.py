@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import handmade
+from handgrad import handmade
 
 
 def sigma(z):

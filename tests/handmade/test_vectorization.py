@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from handmade.vectorization import gradient_double_loop, gradient_sample_loop, gradient_vectorized
+from handgrad import handmade
+from handgrad.handmade.vectorization import (
+    gradient_double_loop,
+    gradient_sample_loop,
+    gradient_vectorized,
+)
 
 
 @pytest.mark.parametrize("m, n", [(1, 1), (7, 3), (200, 12)], ids=["1x1", "7x3", "200x12"])
@@ -33,7 +37,7 @@ def test_loop_and_vectorized_gradients_agree(m, n):
 
 
 def test_scalar_sigmoid_of_the_loops_is_safe_at_both_ends():
-    from handmade.vectorization import _sig
+    from handgrad.handmade.vectorization import _sig
 
     # exp(800) overflows a Python float: each branch must only ever see exp of -|z|
     assert _sig(800.0) == 1.0 and _sig(-800.0) == 0.0

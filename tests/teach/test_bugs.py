@@ -5,8 +5,8 @@ The expected localization is written here, independently of the gallery's own re
 
 import pytest
 
-from compare import check_gradients
-from compare.teach.bugs import BUGS
+from handgrad.compare import check_gradients
+from handgrad.compare.teach.bugs import BUGS
 
 EXPECTED = {  # name -> (parameters that must be flagged, first bad layer from the output)
     "seed000_mean_dw": (["layers.0.weight"], None),  # dW is a scalar; δ = A - Y is right

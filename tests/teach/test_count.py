@@ -2,9 +2,9 @@
 
 import pytest
 
-import handmade
-from compare.cli.count import format_count
-from compare.teach.count import count_parameters
+from handgrad import handmade
+from handgrad.compare.cli.count import format_count
+from handgrad.compare.teach.count import count_parameters
 
 
 def test_seed004_count():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from compare import cli
-from compare.teach.bugs import BUGS, LINES
-from compare.teach.derive import EXAMPLES, derive
+from handgrad.compare import cli
+from handgrad.compare.teach.bugs import BUGS, LINES
+from handgrad.compare.teach.derive import EXAMPLES, derive
 from tests.teach.test_seed003_step import written_out_step
 
 
@@ -88,7 +88,7 @@ def test_count_command(capsys):
 
 
 def test_the_initial_parameters_shown_are_those_before_the_step():
-    from compare.teach import seeds
+    from handgrad.compare.teach import seeds
 
     _, steps = derive("seed003")
     shown = {s.label.split(" ")[0]: s for s in steps if s.label.endswith("before the step")}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from compare.teach.exercises import WrongAnswer, answer
+from handgrad.compare.teach.exercises import WrongAnswer, answer
 
 RIGHT = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from compare import build_twins, hand_to_torch
-from compare.spec import Spec
+from handgrad import handmade
+from handgrad.compare import build_twins, hand_to_torch
+from handgrad.compare.spec import Spec
 
 W1 = [[-0.41451339, -1.77081177, -1.15804613],  # printed by seed 003 before its step
       [-1.78363994, -1.89654933, -0.46369448]]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-import torch_ref
+from handgrad import torch_ref
 from tests.bad_input import (
     ACTS,
     LOSSES,

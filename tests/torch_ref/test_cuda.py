@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from compare import build_twins, check_gradients
-from compare.check.suite import make_data
-from compare.spec import Spec
-from compare.transfer import to_numpy64
-from torch_ref import resolve_device
+from handgrad import handmade
+from handgrad.compare import build_twins, check_gradients
+from handgrad.compare.check.suite import make_data
+from handgrad.compare.spec import Spec
+from handgrad.compare.transfer import to_numpy64
+from handgrad.torch_ref import resolve_device
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]

@@ -5,13 +5,13 @@ How a case reads, and the other rooms' files: tests/bad_input.py.
 
 import pytest
 
-import torch_ref
-from compare import build_twins, datasets
-from compare.spec import Spec
-from compare.train.runs import load_into, load_run, save_run
-from handmade.persist import load_params, save_params
+from handgrad import torch_ref
+from handgrad.compare import build_twins, datasets
+from handgrad.compare.spec import Spec
+from handgrad.compare.train.runs import load_into, load_run, save_run
+from handgrad.handmade.persist import load_params, save_params
+from handgrad.torch_ref.persist import load_state, save_state
 from tests.bad_input import NO_CUDA, V, bce, case, check, poisoned, t_bce
-from torch_ref.persist import load_state, save_state
 
 NAMES = [  # 7. unknown names: the message lists the valid ones
     case("dataset", lambda: datasets.load("mnist"), V, "unknown dataset 'mnist'", "moons", "iris"),

@@ -6,8 +6,7 @@ How a case reads, and the other rooms' files: tests/bad_input.py.
 import numpy as np
 import pytest
 
-import handmade
-import torch_ref
+from handgrad import handmade, torch_ref
 from tests.bad_input import (
     NAN,
     X_NAN,

@@ -10,16 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-import bookkeeping.atomic
-import handmade
-import torch_ref
-from bookkeeping import training
-from bookkeeping.atomic import atomic_path, write_json_atomic
-from bookkeeping.checks import check_sizes
-from compare import build_twins
-from compare.spec import Spec
-from handmade.persist import save_params
-from torch_ref.persist import save_state
+import handgrad.bookkeeping.atomic
+from handgrad import handmade, torch_ref
+from handgrad.bookkeeping import training
+from handgrad.bookkeeping.atomic import atomic_path, write_json_atomic
+from handgrad.bookkeeping.checks import check_sizes
+from handgrad.compare import build_twins
+from handgrad.compare.spec import Spec
+from handgrad.handmade.persist import save_params
+from handgrad.torch_ref.persist import save_state
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = {"_apply", "_lr", "_snapshot", "_restore", "val_loss", "_host", "_prepare", "_index"}
@@ -48,10 +47,11 @@ def test_the_base_names_what_a_twin_must_supply():
 
 
 def test_bookkeeping_imports_no_twin_and_no_torch():
-    code = ("import sys, bookkeeping.training, bookkeeping.atomic, bookkeeping.checks, "
-            "bookkeeping.errors, bookkeeping.batches, bookkeeping.threads; "
-            "print(sorted(m for m in ('torch', 'handmade', 'torch_ref', 'compare') "
-            "if m in sys.modules))")
+    code = ("import sys, handgrad.bookkeeping.training, handgrad.bookkeeping.atomic, "
+            "handgrad.bookkeeping.checks, handgrad.bookkeeping.errors, "
+            "handgrad.bookkeeping.batches, handgrad.bookkeeping.threads; "
+            "print(sorted(m for m in ('torch', 'handgrad.handmade', 'handgrad.torch_ref', "
+            "'handgrad.compare') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -122,8 +122,8 @@ def test_every_atomic_write_is_fsynced_before_the_rename(tmp_path, monkeypatch, 
         events.append(("replace", Path(src).name, Path(dst).name))
         real_replace(src, dst)
 
-    monkeypatch.setattr(bookkeeping.atomic.os, "fsync", fsync)
-    monkeypatch.setattr(bookkeeping.atomic.os, "replace", replace)
+    monkeypatch.setattr(handgrad.bookkeeping.atomic.os, "fsync", fsync)
+    monkeypatch.setattr(handgrad.bookkeeping.atomic.os, "replace", replace)
     hand, twin = build_twins(Spec((3, 1), ("identity",), "mse"))
     path = tmp_path / {"npz": "p.npz", "state_dict": "s.pt", "json": "r.json"}[writer]
     {"npz": lambda: save_params(hand.params, path),

@@ -1,4 +1,4 @@
-"""compare.datasets: shapes, label formats, splits, standardization, and the textbook sets.
+"""handgrad.compare.datasets: shapes, label formats, splits, standardization, and the textbook sets.
 
 Witnesses: sklearn's own arrays (load_breast_cancer, make_moons, ...) for the bundled and
 generated sets, and arithmetic written in this file for the tiny textbook ones.
@@ -11,7 +11,7 @@ import pytest
 from sklearn import datasets as skd
 from sklearn.linear_model import Perceptron
 
-from compare.datasets import DATASETS, Dataset, load
+from handgrad.compare.datasets import DATASETS, Dataset, load
 
 TINY = ["seed000", "seed003", "xor", "xor3"]
 SPLIT = ["cats_dogs", "moons", "circles", "breast_cancer", "iris", "digits"]

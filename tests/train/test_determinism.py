@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-import handmade
-from compare import build_twins
-from compare.spec import Spec
-from compare.train.side_by_side import train_side_by_side
+from handgrad import handmade
+from handgrad.compare import build_twins
+from handgrad.compare.spec import Spec
+from handgrad.compare.train.side_by_side import train_side_by_side
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from bookkeeping.training import DIVERGENCE_FACTOR
-from compare import build_twins
-from compare.spec import Spec
+from handgrad import handmade, torch_ref
+from handgrad.bookkeeping.training import DIVERGENCE_FACTOR
+from handgrad.compare import build_twins
+from handgrad.compare.spec import Spec
 
 SIDES = ["handmade", "torch"]
 SPEC = Spec((4, 8, 3), ("tanh", "identity"), "cross_entropy")
@@ -139,8 +138,8 @@ def test_the_factor_must_be_a_finite_number_above_one(side, bad):
 def test_the_worst_normal_run_measured_stays_far_below_the_default():
     """Per-sample SGD (Nesterov) on breast cancer: the largest measured loss ratio of a
     normal run (23 x the first loss; docs/training.md). It must finish, 10 x below 1e3."""
-    from compare import datasets
-    from compare.cli.train import build_spec
+    from handgrad.compare import datasets
+    from handgrad.compare.cli.train import build_spec
 
     data = datasets.load("breast_cancer", seed=0)
     hand = build_twins(build_spec(data, "8", "tanh", None), seed=0)[0]
@@ -155,7 +154,7 @@ def test_the_worst_normal_run_measured_stays_far_below_the_default():
 def test_side_by_side_trainers_share_the_default():
     X, y = _data()
     hand, twin = build_twins(SPEC, seed=0)
-    from compare.train.side_by_side import train_side_by_side
+    from handgrad.compare.train.side_by_side import train_side_by_side
 
     with pytest.raises(handmade.DivergenceError, match="divergence_factor=1000"):
         train_side_by_side(hand, twin, X, y, handmade.make_batches(len(X), 20, 5, seed=3),

@@ -36,10 +36,14 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-import handmade
-import torch_ref
-from compare.train.lbfgs import fit_scipy_lbfgs, fit_torch_lbfgs, flatten_params, unflatten_into
-from compare.transfer import hand_to_torch
+from handgrad import handmade, torch_ref
+from handgrad.compare.train.lbfgs import (
+    fit_scipy_lbfgs,
+    fit_torch_lbfgs,
+    flatten_params,
+    unflatten_into,
+)
+from handgrad.compare.transfer import hand_to_torch
 
 pytestmark = pytest.mark.filterwarnings("error")  # no deprecation or convergence warning
 

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.contour import ContourSet
 from matplotlib.legend import Legend
 
-from compare.train import plots
+from handgrad.compare.train import plots
 
 plt = plots.plt
 RNG = np.random.default_rng(3)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from compare.train import plot_curves, plots
+from handgrad.compare.train import plot_curves, plots
 
 plt = plots.plt
 PER_EPOCH, EPOCHS = 4, 5

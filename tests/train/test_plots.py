@@ -1,4 +1,5 @@
-"""compare.train.plots: valid PNG/GIF files that show the data, no figure leak, atomic writes.
+"""handgrad.compare.train.plots: valid PNG/GIF files that show the data, no figure leak, atomic
+writes.
 
 Each figure is rendered once (module fixtures) while a spy on ``Figure.savefig`` records
 what the axes hold at save time, so the tests check both the pixels and the plot's content.
@@ -14,7 +15,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from compare.train import plot_curves, plots
+from handgrad.compare.train import plot_curves, plots
 
 plt = plots.plt  # the module's pyplot, imported after it chose its backend
 STEPS_PER_EPOCH = 10

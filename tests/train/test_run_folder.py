@@ -10,10 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from bookkeeping.manifest import MANIFEST, RunFolderError
-from compare import build_twins
-from compare.spec import Spec
-from compare.train.runs import PARAMS, RUN_JSON, STATE, load_into, load_run, run_folder, save_run
+from handgrad.bookkeeping.manifest import MANIFEST, RunFolderError
+from handgrad.compare import build_twins
+from handgrad.compare.spec import Spec
+from handgrad.compare.train.runs import (
+    PARAMS,
+    RUN_JSON,
+    STATE,
+    load_into,
+    load_run,
+    run_folder,
+    save_run,
+)
 
 SPEC = Spec((3, 4, 2), ("tanh", "identity"), "cross_entropy")
 

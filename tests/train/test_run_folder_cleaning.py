@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bookkeeping import atomic
-from bookkeeping.folder import FolderWriter, clean_stale
+from handgrad.bookkeeping import atomic
+from handgrad.bookkeeping.folder import FolderWriter, clean_stale
 
 HOST = atomic.HOST
 LINUX = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-from compare import build_twins, hand_to_torch
-from compare.spec import Spec
-from compare.train.runs import PARAMS, RUN_JSON, STATE, load_into, load_run, save_run
-from handmade.persist import load_params, save_params
-from torch_ref.persist import load_state, save_state
+from handgrad import handmade
+from handgrad.compare import build_twins, hand_to_torch
+from handgrad.compare.spec import Spec
+from handgrad.compare.train.runs import PARAMS, RUN_JSON, STATE, load_into, load_run, save_run
+from handgrad.handmade.persist import load_params, save_params
+from handgrad.torch_ref.persist import load_state, save_state
 
 SPEC = Spec((3, 5, 2), ("tanh", "identity"), "cross_entropy")
 
@@ -107,7 +107,8 @@ def test_a_crash_mid_write_leaves_the_previous_file_intact(tmp_path, monkeypatch
         f.write(b"half a file")
         raise OSError("disk full")
 
-    target = "handmade.persist.np.savez" if writer == "npz" else "torch_ref.persist.torch.save"
+    target = ("handgrad.handmade.persist.np.savez" if writer == "npz"
+              else "handgrad.torch_ref.persist.torch.save")
     monkeypatch.setattr(target, crash)
     with pytest.raises(OSError, match="disk full"):
         save()

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from compare import build_twins, datasets
-from compare.cli.train import build_spec
-from compare.train.side_by_side import train_side_by_side
+from handgrad import handmade, torch_ref
+from handgrad.compare import build_twins, datasets
+from handgrad.compare.cli.train import build_spec
+from handgrad.compare.train.side_by_side import train_side_by_side
 
 OPTIMIZERS = {"nesterov": ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
               "adam": ("adam", {"lr": 0.01})}
@@ -72,7 +71,8 @@ def test_a_different_update_rule_is_caught_by_the_trajectory(monkeypatch):
     def off_by_a_little(name, params, **options):
         return real(name, params, **{**options, "momentum": 0.899})
 
-    monkeypatch.setattr("compare.train.side_by_side.handmade.make_optimizer", off_by_a_little)
+    monkeypatch.setattr("handgrad.compare.train.side_by_side.handmade.make_optimizer",
+                        off_by_a_little)
     data = datasets.load("moons")
     hand, twin = build_twins(build_spec(data, "8", "tanh", None))
     run = train_side_by_side(hand, twin, data.X_train, data.y_train,
@@ -133,7 +133,8 @@ def test_divergence_factor_reaches_both_trainers_only_when_given(monkeypatch, fa
         def spy(*args, _real=module.Trainer, **kwargs):
             seen.append(kwargs)
             return _real(*args, **kwargs)
-        monkeypatch.setattr(f"compare.train.side_by_side.{module.__name__}.Trainer", spy)
+        name = module.__name__.rpartition(".")[2]
+        monkeypatch.setattr(f"handgrad.compare.train.side_by_side.{name}.Trainer", spy)
     _xor_run(divergence_factor=factor)
     assert len(seen) == 2
     assert all(("divergence_factor" in kw) == passed for kw in seen)
@@ -155,8 +156,8 @@ def test_the_restored_epoch_and_its_step_are_recorded():
 
 
 def test_the_notebook_table_shows_both_sides_of_a_run():
-    from compare.spec import Spec
-    from handmade import make_batches
+    from handgrad.compare.spec import Spec
+    from handgrad.handmade import make_batches
 
     spec = Spec((2, 3, 1), ("tanh", "sigmoid"), "bce")
     hand, twin = spec.hand(seed=0), spec.torch()

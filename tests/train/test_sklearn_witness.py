@@ -23,8 +23,12 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris, make_moons
 
-import handmade
-from compare.train.sklearn_witness import sklearn_params, sklearn_sgd_trajectory, sklearn_twin
+from handgrad import handmade
+from handgrad.compare.train.sklearn_witness import (
+    sklearn_params,
+    sklearn_sgd_trajectory,
+    sklearn_twin,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")  # sklearn must not warn (batch size, ...)
 

@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
+from handgrad import handmade, torch_ref
 
 N_THREADS, CALLS = 4, 120  # each thread: 120 calls, cycling over its own batches
 

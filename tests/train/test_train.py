@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-import handmade
-import torch_ref
-from compare import build_twins
-from compare.spec import Spec
-from compare.train.side_by_side import train_side_by_side
+from handgrad import handmade, torch_ref
+from handgrad.compare import build_twins
+from handgrad.compare.spec import Spec
+from handgrad.compare.train.side_by_side import train_side_by_side
 
 SIDES = ["handmade", "torch"]
 

@@ -1,5 +1,0 @@
-import sys
-
-from compare.cli import main
-
-sys.exit(main())
