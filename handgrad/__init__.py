@@ -28,6 +28,8 @@ _LAZY = {
     "assert_model_match": "handgrad.compare.check.model",
     "check_layer": "handgrad.compare.check.layer",
     "assert_layer_match": "handgrad.compare.check.layer",
+    "check_object": "handgrad.compare.check.objects",
+    "assert_object_match": "handgrad.compare.check.objects",
     "GradReport": "handgrad.compare.check.report",
     "Entry": "handgrad.compare.check.report",
     "CheckFailed": "handgrad.compare.check.report",
