@@ -7,8 +7,11 @@ lazy ``__init__``. What it offers is imported when a test asks for it:
 * ``handgrad_rng``: a ``numpy.random.Generator`` for the test, seeded from the test file's
   name and the test's name with its parameters (so every run draws the same numbers, in
   whatever folder pytest runs and in whichever pytest-xdist worker) or from
-  ``--handgrad-seed N``;
+  ``--handgrad-seed N`` (an integer in [0, 2**63 - 1]; anything else is a one-line usage
+  error, exit code 4);
 * ``handgrad_seed``: that seed, as an int;
+* where a user's module hides a package handgrad needs (their ``numpy.py`` first on
+  ``sys.path``), a test that uses a fixture fails at setup with one line naming the file;
 * on failure, the report names the seed and the command-line option that replays it;
 * a test that fails in an ``assert_...`` function gets its check saved (``report.save``)
   under ``.handgrad/replays/`` of the rootdir, or ``--handgrad-replays DIR``
@@ -16,44 +19,64 @@ lazy ``__init__``. What it offers is imported when a test asks for it:
   test's node id, and the report says where and how to rerun it.
 
 The ``assert_...`` functions raise ``AssertionError`` whose message is the report table, so
-a failing check reads as the table in pytest's output.
+a failing check reads as the table in pytest's output. docs/pytest-plugin.md is the guide.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
+import sys
 import zlib
 from pathlib import Path
 
 import pytest
 
 SEED_KEY = pytest.StashKey[int]()
+GIVEN_SEED_KEY = pytest.StashKey["int | None"]()
+SHADOW_KEY = pytest.StashKey[str]()  # what shadowing_message found, once per run
 REPLAYS = ".handgrad/replays"  # under the rootdir
 MAX_SEED = 2**63 - 1  # NumPy's SeedSequence takes any non-negative int; a bound keeps ids sane
+SHADOWABLE = ("numpy", "scipy", "torch")  # what handgrad imports, by its installed name
 NAME_LENGTH = 150  # a saved case's file name, before its suffix (file systems allow 255)
 
 
-def seed_option(text: str) -> int:
-    """``--handgrad-seed``'s type: an integer in [0, 2**63 - 1], or a usage error."""
+def seed_option(text: str | None) -> int | None:
+    """``--handgrad-seed``'s value: an integer in [0, 2**63 - 1] (None: not given).
+
+    Raises ``pytest.UsageError`` (exit code 4, one line that names the option) otherwise.
+    """
+    if text is None:
+        return None
     try:
         seed = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative integer, got {text!r}") from None
+        raise pytest.UsageError(f"--handgrad-seed: expected a non-negative integer, "
+                                f"got {text!r}") from None
     if not 0 <= seed <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**63 - 1], got {seed}")
+        raise pytest.UsageError(f"--handgrad-seed: expected an integer in [0, 2**63 - 1], "
+                                f"got {seed}")
     return seed
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("handgrad")
-    group.addoption("--handgrad-seed", type=seed_option, default=None, metavar="N",
-                    help="seed every handgrad_rng with N (default: a seed derived from each "
-                         "test's id, printed when the test fails)")
+    group.addoption("--handgrad-seed", default=None, metavar="N",
+                    help="seed every handgrad_rng with N, an integer in [0, 2**63 - 1] "
+                         "(default: a seed derived from each test's file and name, printed "
+                         "when the test fails)")
     group.addoption("--handgrad-replays", default=None, metavar="DIR",
-                    help=f"where a failing assert_... check is saved for replay (default: "
-                         f"{REPLAYS} under the rootdir; '' saves none)")
+                    help=f"where a failing assert_... check is saved for replay, one pair of "
+                         f"files per test (default: {REPLAYS} under the rootdir; a relative "
+                         f"DIR is taken from the current folder; '' saves none)")
+
+
+def pytest_configure(config):
+    """A bad ``--handgrad-seed`` is a usage error before any test runs.
+
+    Checked here rather than by an argparse type: argparse's error comes with pytest's
+    usage text around it, a usage error raised here is the one line ``ERROR: ...``.
+    """
+    config.stash[GIVEN_SEED_KEY] = seed_option(config.getoption("--handgrad-seed"))
 
 
 def seed_for(config, node) -> int:
@@ -61,16 +84,65 @@ def seed_for(config, node) -> int:
 
     Not the node id: that depends on the rootdir, and the seed must not.
     """
-    given = config.getoption("--handgrad-seed")
+    given = config.stash.get(GIVEN_SEED_KEY, None)
     if given is not None:
         return given
     key = f"{node.path.name}::{node.name}"
     return zlib.crc32(key.encode())
 
 
+def shadowing_file(name: str) -> str | None:
+    """The file that ``import name`` finds instead of the installed distribution, or None.
+
+    Where a user's ``numpy.py`` (or ``numpy/__init__.py``) lies first on ``sys.path`` (the
+    rootdir, the current folder under ``python -m pytest``), ``import numpy`` finds it, and
+    handgrad would fail deep inside with an error about a missing attribute. Found by
+    ``find_spec`` (nothing imported) or read from ``sys.modules`` where already imported;
+    compared with the file the installed distribution holds. Not installed: None (the import
+    itself will say so).
+    """
+    import importlib.util
+    from importlib import metadata
+
+    module = sys.modules.get(name)
+    try:
+        origin = (getattr(module, "__file__", None) if module is not None
+                  else getattr(importlib.util.find_spec(name), "origin", None))
+        installed = metadata.distribution(name).locate_file(f"{name}/__init__.py")
+    except (ImportError, ValueError, metadata.PackageNotFoundError):
+        return None
+    if origin is None or not Path(installed).is_file():
+        return None
+    return None if Path(origin).resolve() == Path(installed).resolve() else origin
+
+
+def shadowing_message() -> str:
+    """One line per hidden package ('' where none is): the user's file and the remedy."""
+    lines = []
+    for name in SHADOWABLE:
+        found = shadowing_file(name)
+        if found is not None:
+            lines.append(f"handgrad needs the installed {name}, but `import {name}` finds "
+                         f"your {found} first on sys.path: rename that file (it hides "
+                         f"{name} from every import)")
+    return "\n".join(lines)
+
+
+def refuse_shadowed(config) -> None:
+    """Fail the test where a user's module hides a package handgrad needs.
+
+    Looked up once per run (a few milliseconds), at the first test that uses a fixture.
+    """
+    if SHADOW_KEY not in config.stash:
+        config.stash[SHADOW_KEY] = shadowing_message()
+    if config.stash[SHADOW_KEY]:
+        pytest.fail(config.stash[SHADOW_KEY], pytrace=False)
+
+
 @pytest.fixture
 def handgrad_seed(request) -> int:
     """The seed of this test's ``handgrad_rng``."""
+    refuse_shadowed(request.config)
     seed = seed_for(request.config, request.node)
     request.node.stash[SEED_KEY] = seed
     return seed
@@ -118,7 +190,9 @@ def save_failing_check(item, check) -> str:
     folder = item.config.getoption("--handgrad-replays")
     if folder == "":
         return "failing check not saved (--handgrad-replays '')"
-    folder = Path(folder) if folder is not None else item.config.rootpath / REPLAYS
+    config = item.config  # a relative DIR is taken from the folder pytest was started in
+    folder = (config.invocation_params.dir / folder if folder is not None
+              else config.rootpath / REPLAYS)
     try:
         npz, meta = check.save(folder / replay_name(item.nodeid))
     except Exception as exc:  # saving must not hide the failure itself
