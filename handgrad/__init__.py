@@ -19,6 +19,20 @@ torch until a name is asked for:
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # never run: it lets editors and type checkers follow the lazy names below
+    from handgrad.compare import datasets
+    from handgrad.compare.check.gradcheck import assert_gradients_match, check_gradients
+    from handgrad.compare.check.layer import assert_layer_match, check_layer
+    from handgrad.compare.check.model import assert_model_match, check_model
+    from handgrad.compare.check.objects import assert_object_match, check_object
+    from handgrad.compare.check.replay import load_case, replay
+    from handgrad.compare.check.report import CheckFailed, Entry, GradReport
+    from handgrad.compare.spec import Spec, build_twins
+    from handgrad.compare.transfer import hand_to_torch, torch_to_hand
+    from handgrad.handmade.mlp import MLP
+    from handgrad.torch_ref.mlp import TorchMLP
 
 # public name -> the module that defines it
 _LAZY = {
@@ -46,7 +60,12 @@ _LAZY = {
 # modules offered as attributes (handgrad.datasets is the module itself)
 _MODULES = {"datasets"}
 
-__all__ = sorted(_LAZY)
+__all__ = [  # the names of _LAZY, written out so that static tools see them
+    "CheckFailed", "Entry", "GradReport", "MLP", "Spec", "TorchMLP",
+    "assert_gradients_match", "assert_layer_match", "assert_model_match", "assert_object_match",
+    "build_twins", "check_gradients", "check_layer", "check_model", "check_object", "datasets",
+    "hand_to_torch", "load_case", "replay", "torch_to_hand",
+]
 
 
 def __getattr__(name: str):

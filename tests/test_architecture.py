@@ -34,6 +34,8 @@ NOT_SHIPPED = ("tests", "tools", "benchmarks")
 LOCAL = {PACKAGE, *ROOMS, *NOT_SHIPPED}
 # the import name where it differs from the distribution's name on PyPI
 DISTRIBUTION = {"sklearn": "scikit-learn"}
+# a module that users import only with an extra installed -> that extra (pyproject.toml)
+OPTIONAL = {"handgrad.strategies": "hypothesis"}
 
 
 def room(name: str) -> str:
@@ -144,21 +146,30 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def declared_dependencies(root: Path) -> tuple[set[str], set[str]]:
-    """The distributions of ``[project] dependencies``, and the pytest11 plugin modules (pytest
-    loads those, so they may import pytest, which is only a dev dependency)."""
+def _distribution(spec: str) -> str:
+    return _normal(re.match(r"[A-Za-z0-9._-]+", spec).group(0))
+
+
+def declared_dependencies(root: Path) -> tuple[set[str], set[str], dict[str, set[str]]]:
+    """The distributions of ``[project] dependencies``, the pytest11 plugin modules (pytest
+    loads those, so they may import pytest, which is only a dev dependency), and each extra's
+    distributions."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    names = (re.match(r"[A-Za-z0-9._-]+", spec).group(0) for spec in project["dependencies"])
     plugins = project.get("entry-points", {}).get("pytest11", {}).values()
-    return {_normal(name) for name in names}, set(plugins)
+    extras = {extra: {_distribution(spec) for spec in specs}
+              for extra, specs in project.get("optional-dependencies", {}).items()}
+    return {_distribution(spec) for spec in project["dependencies"]}, set(plugins), extras
 
 
 def undeclared_imports(root: Path, package: str) -> list[Violation]:
-    """Third-party imports of ``package`` whose distribution pyproject.toml does not declare."""
-    declared, plugins = declared_dependencies(root)
+    """Third-party imports of ``package`` whose distribution pyproject.toml does not declare
+    (a module of OPTIONAL may also use its extra's)."""
+    declared, plugins, extras = declared_dependencies(root)
     out = {}
     for path in python_files(root, (package,)):
-        allowed = declared | ({"pytest"} if module_name(path, root) in plugins else set())
+        module = module_name(path, root)
+        allowed = declared | ({"pytest"} if module in plugins else set())
+        allowed |= extras.get(OPTIONAL.get(module), set())
         rel = str(path.relative_to(root))
         for line, name in imported_names(path, root):
             top = name.partition(".")[0]
@@ -171,17 +182,34 @@ def undeclared_imports(root: Path, package: str) -> list[Violation]:
     return list(out.values())
 
 
+def type_checking_lines(path: Path) -> set[int]:
+    """The lines inside ``if TYPE_CHECKING:`` blocks: imports for static tools, never run."""
+    lines = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        test = getattr(node, "test", None)
+        if isinstance(node, ast.If) and getattr(test, "id", getattr(test, "attr", "")) \
+                == "TYPE_CHECKING":
+            for child in node.body:
+                lines.update(range(child.lineno, child.end_lineno + 1))
+    return lines
+
+
 def import_graph(root: Path) -> dict[str, set[str]]:
     """Module -> the shipped modules it names in an import (at module level or in a function).
 
     ``from a.b import c`` is an edge to ``a.b.c`` when that is a module, and to ``a.b`` (whose
     ``__init__`` runs first either way). Parent packages that Python imports implicitly are
-    not edges: a package's ``__init__`` may gather its own modules.
+    not edges: a package's ``__init__`` may gather its own modules. Nor are imports under
+    ``if TYPE_CHECKING:``, which never run (handgrad/__init__.py names its lazy public face
+    there, so that editors can follow it).
     """
     paths = {module_name(path, root): path for path in python_files(root)}
-    return {name: {imported for _, imported in imported_names(path, root)
-                   if imported in paths and imported != name}
-            for name, path in paths.items()}
+    graph = {}
+    for name, path in paths.items():
+        static_only = type_checking_lines(path)
+        graph[name] = {imported for line, imported in imported_names(path, root)
+                       if imported in paths and imported != name and line not in static_only}
+    return graph
 
 
 def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -257,12 +285,14 @@ PYPROJECT = """\
 name = "planted"
 dependencies = ["numpy>=1.26", "torch>=2.3", "scikit-learn>=1.8"]
 entry-points.pytest11 = { planted = "handgrad.plugin" }
+optional-dependencies.hypothesis = ["hypothesis>=6.90"]
 """
 
 # a clean tree: every room, each with the imports it may have
 CLEAN = {
     "handgrad/__init__.py": "import importlib\n",
     "handgrad/plugin.py": "import pytest\n",  # a pytest11 plugin: pytest loads it
+    "handgrad/strategies.py": "import hypothesis\n",  # OPTIONAL: its extra is declared
     "handmade/__init__.py": "import numpy as np\nfrom handgrad.bookkeeping.errors import E\n",
     "torch_ref/__init__.py": "import torch\nfrom handgrad.bookkeeping import errors\n",
     "bookkeeping/__init__.py": "", "bookkeeping/errors.py": "import os\nimport numpy\n",
@@ -328,6 +358,7 @@ PLANTED = [  # (rule id, file, source): one violation each
      "from threadpoolctl import threadpool_limits\n"),
     ("handgrad-declares-its-dependencies", "handmade/x.py", "import scipy.special\n"),
     ("handgrad-declares-its-dependencies", "compare/check/core.py", "import pytest\n"),
+    ("handgrad-declares-its-dependencies", "compare/check/core.py", "import hypothesis\n"),
 ]
 
 
@@ -354,3 +385,15 @@ def test_a_planted_cycle_is_caught(tmp_path, files):
     found = _all_violations(_tree(tmp_path, {**CLEAN, **files}))
     members = sorted(module_name(tmp_path / rel, tmp_path) for rel in files)
     assert [(v.rule, v.path) for v in found] == [("no-import-cycles", " <-> ".join(members))]
+
+
+def test_imports_for_static_tools_only_make_no_cycle(tmp_path):
+    files = {"handgrad/__init__.py": ("from typing import TYPE_CHECKING\n"
+                                      "if TYPE_CHECKING:\n"
+                                      "    from handgrad.compare.spec import Spec\n"),
+             "compare/spec.py": "from handgrad import handmade\n"}
+    assert _all_violations(_tree(tmp_path, {**CLEAN, **files})) == []
+    # the same import run for real closes the circle
+    files["handgrad/__init__.py"] = "from handgrad.compare.spec import Spec\n"
+    found = _all_violations(_tree(tmp_path, {**CLEAN, **files}))
+    assert [v.rule for v in found] == ["no-import-cycles"]
