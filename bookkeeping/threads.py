@@ -1,9 +1,10 @@
 """One model, several threads: the rule both twins follow, written once.
 
 A model keeps state between the steps of one pass: the forward pass's caches (``Z_l``,
-``A_l``), the deltas of the backward pass, the gradient arrays it reuses (handmade) or the
-``.grad`` that autograd accumulates into (torch). Two threads interleaving their passes on
-one model would mix that state and give wrong gradients (or worse) without an error. So:
+``A_l``), the deltas of the backward pass, the gradient arrays it reuses (a handmade model
+with ``inplace_grads``) or the ``.grad`` that autograd accumulates into (torch). Two
+threads interleaving their passes on one model would mix that state and give wrong
+gradients (or worse) without an error. So:
 
 * every model has its own re-entrant lock, ``model.lock`` (a ``threading.RLock``); each
   public pass (``forward``, ``backward``, ``loss_and_grads``, ``loss_value``, ``predict``)
@@ -11,7 +12,7 @@ one model would mix that state and give wrong gradients (or worse) without an er
   with the state it made. A caller may hold ``model.lock`` around several calls to keep
   their results together (``loss_and_grads`` then reading ``deltas``);
 * per-thread storage (``model.per_thread``, a ``threading.local``) holds what must outlive
-  a call but belongs to the thread that made it: the reused gradient arrays, so that
+  a call but belongs to the thread that made it: the kept gradient arrays, so that
   another thread's call cannot overwrite the arrays that were returned to this thread;
 * a backward pass reads the last forward pass's caches: when that forward ran in another
   thread, ``check_backward`` raises RuntimeError instead (hold ``model.lock`` around the

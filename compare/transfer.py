@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from handgrad.handmade.mlp import check_finite_params
+from handgrad.bookkeeping.errors import check_finite_params
 
 NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}

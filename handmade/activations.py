@@ -68,27 +68,24 @@ class Activation:
 # --- the formulas -------------------------------------------------------------------
 
 def sigmoid(z: Array) -> Array:
-    """``1 / (1 + exp(-z))``, computed in place in one buffer, no warning, no NaN.
+    """``1 / (1 + exp(-z))``, as written: no warning, no NaN, a scalar in gives a scalar.
 
-    Textbooks (and SciPy's ``expit``) use the sign-split form, in which ``exp`` only ever
-    sees ``-|z|``::
+    The form has no subtraction, so no cancellation (for z = -30 it gives
+    1 / (1 + 1.07e13) to full precision); its only hazard is ``exp(-z)`` overflowing to
+    ``inf`` for z < -88.7 (float32) or z < -709.8 (float64), where ``1 / (1 + inf) = 0`` is
+    the correctly rounded limit. So the overflow is expected and silenced. Textbooks (and
+    SciPy's ``expit``) use the sign-split form, in which ``exp`` only ever sees ``-|z|``::
 
         e = np.exp(-np.abs(z))  # in (0, 1]: cannot overflow
         np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-    The plain form is as accurate (no subtraction, so no cancellation: for z = -30 it gives
-    1 / (1 + 1.07e13) to full precision) and the only hazard is ``exp(-z)`` overflowing to
-    ``inf`` for z < -88.7 (float32) or z < -709.8 (float64), where ``1 / (1 + inf) = 0``
-    is the correctly rounded limit. So the overflow is expected and silenced, and the
-    plain form runs 2-3x faster than ``np.where`` over a random sign pattern.
+    as accurate, and 1.2-7x slower over a random sign pattern (``benchmarks/sigmoid.py``
+    times both against this line and an in-place variant of it; docs/benchmarks.md).
     """
     z = np.asarray(z)
-    out = np.negative(z, dtype=np.result_type(z.dtype, np.float32))  # -z; ints -> float64
+    z = z.astype(np.result_type(z.dtype, np.float32), copy=False)  # int -> float64
     with np.errstate(over="ignore"):  # exp(-z) = inf gives 1 / (1 + inf) = 0: the limit
-        np.exp(out, out=out)  # exp(-z)
-    out += 1.0  # 1 + exp(-z)
-    np.reciprocal(out, out=out)  # 1 / (1 + exp(-z))
-    return out if out.ndim else out[()]  # a scalar in, a scalar out
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def softplus(z: Array) -> Array:

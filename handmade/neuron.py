@@ -26,7 +26,7 @@ import numpy as np
 
 from handgrad.handmade.activations import get_activation, sigmoid
 from handgrad.handmade.losses import get_loss, prepare_labels
-from handgrad.handmade.mlp import MLP
+from handgrad.handmade.mlp import MLP, LayerCache
 
 Array = np.ndarray
 
@@ -67,10 +67,8 @@ class _Neuron(MLP):
             Y = prepare_labels(loss, A, y)  # (m, 1)
             m = X.shape[0] if self.reduction == "mean" else 1
             dZ = self._dz(Z, A, Y) / m  # (m, 1)
-            self._caches = [((X, self.params["layers.0.weight"]), Z, A)]  # for intermediates
-            self.deltas = [dZ]
-            self._deltas_follow_forward = True
-            self.note_forward()
+            self._remember_forward([LayerCache((X, self.params["layers.0.weight"]), Z, A)])
+            self._remember_deltas([dZ])  # intermediates and deltas, as an MLP's
             grads = {"layers.0.weight": dZ.T @ X,  # (1, n)
                      "layers.0.bias": dZ.sum(axis=0)}  # (1,)
             return loss.value(A, Y, self.reduction), grads
@@ -88,7 +86,7 @@ class LogisticNeuron(_Neuron):
     def predict_proba(self, X) -> Array:
         """``P(y = 1 | x)``, shape (m, 1)."""
         with self.lock:  # reads the parameters whole, never in the middle of an update
-            return sigmoid(self._z(self._as_input(X)))
+            return sigmoid(self._z(self.as_input(X)))
 
 
 class LinearNeuron(_Neuron):
@@ -122,7 +120,7 @@ class Perceptron(_Neuron):
     def predict(self, X) -> Array:
         """``step(z)``: 1.0 where z > 0, else 0.0; shape (m, 1)."""
         with self.lock:
-            return (self._z(self._as_input(X)) > 0).astype(self.dtype)
+            return (self._z(self.as_input(X)) > 0).astype(self.dtype)
 
     def update(self, X, y, lr: float) -> float:
         """One subgradient step ``params -= lr * grads``; returns the loss before it."""

@@ -18,7 +18,7 @@ import zipfile
 import numpy as np
 
 from handgrad.bookkeeping.atomic import atomic_open
-from handgrad.handmade.mlp import check_finite_params
+from handgrad.bookkeeping.errors import check_finite_params
 
 
 def save_params(params: dict[str, np.ndarray], path) -> None:

@@ -13,23 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from handgrad.bookkeeping.threads import lock_of
-from handgrad.bookkeeping.training import (  # History, make_batches, check_*: their old path too
-    DIVERGENCE_FACTOR,
-    BaseTrainer,
-    History,
-    check_batch,
-    check_data,
-    check_rules,
-    make_batches,
-)
+from handgrad.bookkeeping.training import BaseTrainer
 
-__all__ = ["Trainer", "History", "make_batches", "check_batch", "check_data", "check_rules",
-           "DIVERGENCE_FACTOR"]
+__all__ = ["Trainer"]
 
 
 class Trainer(BaseTrainer):
     """``Trainer(model, optimizer, *, patience=None, grad_tol=None,
-    divergence_factor=DIVERGENCE_FACTOR)``: a handmade model, a handmade optimizer and the
+    divergence_factor=training.DIVERGENCE_FACTOR)``: a handmade model, a handmade optimizer and the
     stopping rules of ``bookkeeping.training.BaseTrainer`` (see there); ``step`` and
     ``end_epoch`` drive it. The update holds ``model.lock``, so a thread that calls the
     model meanwhile never sees half-updated parameters. One Trainer per thread."""

@@ -25,7 +25,7 @@ from torch import nn
 from handgrad.bookkeeping.checks import check_loss_for_output, check_sizes
 from handgrad.bookkeeping.errors import NonFiniteParameterError
 from handgrad.bookkeeping.threads import ThreadSafeModel
-from handgrad.torch_ref.device import resolve_device, resolve_dtype
+from handgrad.torch_ref.device import disable_tf32, resolve_device, resolve_dtype
 from handgrad.torch_ref.functional import (
     as_labels,
     check_loss,
@@ -47,7 +47,10 @@ class TorchMLP(ThreadSafeModel, nn.Module):
             ``bookkeeping.checks.OUTPUT_RULES`` refuses an output activation that cannot give
             what it reads (``bce`` needs ``sigmoid``, ...).
         dtype: ``torch.float64`` or ``torch.float32`` (or their names).
-        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; CUDA turns TF32 off.
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. On CUDA the twin calls
+            ``torch_ref.device.disable_tf32()``: torch's global TF32 flags are turned off
+            for the process, so that float32 products are float32 (the comparison's
+            premise); ``restore_tf32`` sets them back.
         reduction: ``"mean"`` or ``"sum"``.
         seed: if given, seeds nn.Linear's default initialization (without touching
             torch's global generator); otherwise the global generator is used.
@@ -74,7 +77,10 @@ class TorchMLP(ThreadSafeModel, nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
-        dev, dt = resolve_device(device), resolve_dtype(dtype)
+        dev = resolve_device(device)
+        dt = resolve_dtype(dtype)
+        if dev.type == "cuda":
+            disable_tf32()  # float32 matmuls in float32, not TF32: see torch_ref/device.py
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)

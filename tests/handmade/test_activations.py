@@ -7,6 +7,8 @@ the reference dtype; float32 is checked against a float64 torch reference.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -267,3 +269,19 @@ def test_identity_derivative_is_ones_of_z_shape_and_dtype(dtype):
     local = handmade.get_activation("identity").derivative(z, z)
     np.testing.assert_array_equal(local, [[1.0, 1.0, 1.0]])  # d z / d z = 1
     assert local.dtype == dtype
+
+
+@pytest.mark.parametrize(("given", "dtype"), [
+    pytest.param(-2.5, np.float64, id="python-float"),
+    pytest.param(3, np.float64, id="python-int"),
+    pytest.param(np.float32(-2.5), np.float32, id="numpy-float32"),
+    pytest.param(np.array(0.75), np.float64, id="0-d-array"),
+])
+def test_sigmoid_of_a_scalar_is_a_scalar(given, dtype):
+    value = handmade.get_activation("sigmoid").forward(given)
+    assert np.ndim(value) == 0 and not isinstance(value, np.ndarray)
+    assert value.dtype == dtype
+    # the closed form in Python floats (math.exp); exp, the sum and the quotient each round
+    # once in the value's dtype (exp within 1 ulp): 4 ulp of that dtype at most
+    expected = 1.0 / (1.0 + math.exp(-float(given)))
+    assert value == pytest.approx(expected, rel=4 * float(np.finfo(dtype).eps))

@@ -1,9 +1,10 @@
 """The executed line is the formula: the plain lines the docs link to are the ones that run.
 
 Each test traces which lines of a handmade file run (``sys.settrace``), finds the plain
-formula's line by its text, and checks that it ran; where a named speed trick runs
-instead (``dense_grads_into``, ``outer_product_into``), it must give the plain formula's
-numbers bit for bit.
+formula's line by its text (or by the derivations' own links, read with
+``tools.doclinks``), and checks that it ran. A named speed trick (``inplace_grads``:
+``dense_grads_into``, ``outer_product_into``) runs only when asked for, and must give the
+plain formula's numbers bit for bit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 import handgrad.handmade.activations
 import handgrad.handmade.dense
+import handgrad.handmade.mlp
 import handgrad.handmade.optim
 from handgrad import handmade
 from handgrad.handmade.dense import (
@@ -24,6 +26,7 @@ from handgrad.handmade.dense import (
     dense_grads_into,
     outer_product_into,
 )
+from tools import doclinks
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 
@@ -38,12 +41,19 @@ def line_of(module, code: str) -> int:
 
 def executed(module, fn) -> set[int]:
     """Lines of ``module``'s file that run during ``fn()``."""
-    path, ran = module.__file__, set()
+    return executed_in([module], fn)[module]
+
+
+def executed_in(modules: list, fn) -> dict:
+    """``{module: lines of its file that run during fn()}``, one run for all of them."""
+    by_path = {module.__file__: module for module in modules}
+    ran: dict = {module: set() for module in modules}
 
     def tracer(frame, event, arg):
-        if frame.f_code.co_filename == path:
+        module = by_path.get(frame.f_code.co_filename)
+        if module is not None:
             if event == "line":
-                ran.add(frame.f_lineno)
+                ran[module].add(frame.f_lineno)
             return tracer
         return None
 
@@ -93,21 +103,49 @@ def test_the_kept_array_trick_gives_the_plain_numbers_bit_for_bit(m, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_an_mlp_gives_the_same_bits_with_and_without_kept_arrays(dtype):
+@pytest.mark.parametrize("m", [1, 6], ids=["one-sample", "batch"])
+def test_inplace_grads_trains_to_the_same_bits_as_the_plain_gradients(m, dtype):
+    """Five SGD steps of each: every loss, gradient and parameter equal bit for bit."""
     rng = np.random.default_rng(3)
-    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
-    for m in (1, 6):
-        kept = handmade.MLP([3, 5, 2], ["tanh", "identity"], "cross_entropy", dtype=dtype)
-        plain = handmade.MLP([3, 5, 2], ["tanh", "identity"], "cross_entropy", dtype=dtype)
-        plain.reuse_grads = False
-        g_kept, g_plain = kept.loss_and_grads(X[:m], y[:m])[1], plain.loss_and_grads(
-            X[:m], y[:m])[1]
-        for key in g_plain:
-            np.testing.assert_array_equal(g_kept[key], g_plain[key], err_msg=key)
+    X, y = rng.standard_normal((m, 3)), rng.integers(0, 2, m)
+    plain = handmade.MLP([3, 5, 2], ["sigmoid", "identity"], "cross_entropy", dtype=dtype)
+    trick = handmade.MLP([3, 5, 2], ["sigmoid", "identity"], "cross_entropy", dtype=dtype,
+                         inplace_grads=True)
+    plain_sgd = handmade.SGD(plain.params, lr=0.5, momentum=0.9)
+    trick_sgd = handmade.SGD(trick.params, lr=0.5, momentum=0.9)
+    for _ in range(5):
+        plain_loss, plain_grads = plain.loss_and_grads(X, y)
+        trick_loss, trick_grads = trick.loss_and_grads(X, y)
+        assert trick_loss == plain_loss
+        for key in plain_grads:
+            assert np.array_equal(trick_grads[key], plain_grads[key]), key
+            assert trick_grads[key].dtype == plain_grads[key].dtype == dtype
+        plain_sgd.step(plain_grads)
+        trick_sgd.step(trick_grads)
+    for key in plain.params:
+        assert np.array_equal(trick.params[key], plain.params[key]), key
+
+
+def test_the_default_gradients_are_new_arrays_the_trick_reuses_them():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    for inplace_grads in (False, True):
+        model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse",
+                             inplace_grads=inplace_grads)
+        first = model.loss_and_grads(X, y)[1]
+        second = model.loss_and_grads(X, y)[1]
+        assert all((first[k] is second[k]) == inplace_grads for k in first), inplace_grads
+
+
+@pytest.mark.parametrize("given", [1, "yes", None], ids=["int", "str", "none"])
+def test_inplace_grads_must_be_a_bool(given):
+    with pytest.raises(TypeError, match=r"inplace_grads must be True or False, got"):
+        handmade.MLP([3, 1], ["identity"], "mse", inplace_grads=given)
 
 
 def test_kept_arrays_are_made_at_init_and_follow_a_change_of_dtype():
-    model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse", dtype=np.float32)
+    model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse", dtype=np.float32,
+                         inplace_grads=True)
     made = model.new_grad_arrays()
     assert [(dW.shape, db.shape) for dW, db in made] == [((4, 3), (4,)), ((2, 4), (2,))]
     rng = np.random.default_rng(0)
@@ -151,3 +189,77 @@ def test_sgd_runs_theta_minus_lr_g(options, factor, dtype):
     g = grads["w"] + 0.5 * grads["w"] if factor == 1.5 else grads["w"]
     np.testing.assert_array_equal(params["w"], before - 0.3 * g)
     assert params["w"].dtype == dtype
+
+
+# --- the derivations' own links, in one default training step ---------------------------
+
+MODULES = {"handmade/dense.py": handgrad.handmade.dense,
+           "handmade/mlp.py": handgrad.handmade.mlp,
+           "handmade/activations.py": handgrad.handmade.activations}
+# What a training step of a sigmoid MLP runs, by the names the derivations link to: every
+# linked line of the name (None), or only the linked lines with these texts.
+STEP_CODE = {("handmade/dense.py", "dense_forward"): None,
+             ("handmade/dense.py", "dense_backward"): None,
+             ("handmade/mlp.py", "MLP._forward_math"): None,
+             ("handmade/mlp.py", "MLP._backward_math"): None,
+             ("handmade/activations.py", "sigmoid"): None,
+             ("handmade/activations.py", "_sigmoid_derivative"): None,
+             # the elementwise branch; softmax's vjp and step's refusal are other branches
+             ("handmade/activations.py", "Activation.backward"): {"return local * dA"}}
+# Formulas the derivations must link to (so that the test cannot pass by finding no links).
+MUST_BE_LINKED = {("handmade/dense.py", "dW = dZ.T @ X"),
+                  ("handmade/dense.py", "db = dZ.sum(axis=0)"),
+                  ("handmade/mlp.py", "dZ = self.activation_backward(layer, dA, Z, A)"),
+                  ("handmade/mlp.py", "A = get_activation(name).forward(Z)"),
+                  ("handmade/activations.py", "return local * dA")}
+
+
+def step_links(docs=doclinks.DOCS) -> dict[tuple[str, str, str], int]:
+    """``{(path, name, text): line}`` of every derivation link into a training step's code.
+
+    The line is where ``tools.doclinks`` finds the linked text within the named definition
+    (the check ``tools.doclinks`` makes; a broken link fails here with its reason).
+    """
+    links = {}
+    for page in sorted(docs.glob("*.md")):
+        for match in doclinks.CODE.finditer(page.read_text()):
+            key = (match["path"], match["name"])
+            if key not in STEP_CODE or STEP_CODE[key] not in (None, {match["text"]}):
+                continue
+            line, why = doclinks._locate(match)
+            assert why is None, f"{page.name}: {why} (run python -m tools.doclinks)"
+            links[(match["path"], match["name"], match["text"] or "")] = line
+    return links
+
+
+def one_training_step(**options):
+    """A default ``Trainer`` step of a sigmoid MLP, lines traced per linked module."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((8, 4)), rng.integers(0, 3, 8)
+    model = handmade.MLP([4, 6, 3], ["sigmoid", "identity"], "cross_entropy", **options)
+    trainer = handmade.Trainer(model, handmade.SGD(model.params, lr=0.1))
+    ran = executed_in(list(MODULES.values()), lambda: trainer.step(X, y))
+    return {path: ran[module] for path, module in MODULES.items()}
+
+
+def test_the_derivations_linked_lines_run_in_a_default_training_step():
+    links = step_links()
+    texts = {(path, text) for path, _, text in links}
+    assert MUST_BE_LINKED <= texts, MUST_BE_LINKED - texts
+    assert any(path == "handmade/activations.py" and name == "sigmoid"
+               for path, name, _ in links), "no link to the sigmoid's line"
+    ran = one_training_step()
+    not_run = [f"{path}#L{line} {name}: {text}" for (path, name, text), line in links.items()
+               if line not in ran[path]]
+    assert not not_run, "linked lines that did not run:\n" + "\n".join(not_run)
+
+
+def test_the_trace_sees_the_trick_replace_the_plain_lines():
+    """The witness above can fail: with the trick on, ``dW = dZ.T @ X`` does not run."""
+    dense = "handmade/dense.py"
+    plain_dW = line_of(handgrad.handmade.dense, "dW = dZ.T @ X")
+    trick = line_of(handgrad.handmade.dense, "dW, db = dense_grads_into(dZ, X, out)")
+    default_run = one_training_step()[dense]
+    trick_run = one_training_step(inplace_grads=True)[dense]
+    assert plain_dW in default_run and trick not in default_run
+    assert trick in trick_run and plain_dW not in trick_run

@@ -87,8 +87,8 @@ def test_sum_reduction_is_count_times_mean(sizes, activations, loss, per_sample)
         np.testing.assert_allclose(d_sum, count * d_mean, rtol=1e-13, atol=1e-15)
 
 
-def test_grads_are_reused_between_calls_unless_turned_off():
-    model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse")
+def test_inplace_grads_reuses_the_arrays_between_calls_until_turned_off():
+    model = handmade.MLP([3, 4, 2], ["tanh", "identity"], "mse", inplace_grads=True)
     rng = np.random.default_rng(0)
     X1, X2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
     y = rng.standard_normal((5, 2))
@@ -97,7 +97,7 @@ def test_grads_are_reused_between_calls_unless_turned_off():
     g2 = model.loss_and_grads(X2, y)[1]
     assert all(g1[k] is g2[k] for k in g1)  # same arrays, overwritten (as torch's .grad)
     assert not np.array_equal(g1["layers.0.weight"], kept["layers.0.weight"])
-    model.reuse_grads = False
+    model.inplace_grads = False
     g3 = model.loss_and_grads(X1, y)[1]
     g4 = model.loss_and_grads(X2, y)[1]
     assert all(g3[k] is not g4[k] for k in g3)

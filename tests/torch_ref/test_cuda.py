@@ -4,23 +4,30 @@ import numpy as np
 import pytest
 import torch
 
-from handgrad import handmade
+from handgrad import handmade, torch_ref
 from handgrad.compare import build_twins, check_gradients
 from handgrad.compare.check.suite import make_data
 from handgrad.compare.spec import Spec
 from handgrad.compare.transfer import to_numpy64
 from handgrad.torch_ref import resolve_device
+from handgrad.torch_ref.device import tf32_flags
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
 
 
-def test_cuda_turns_tf32_off():
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    assert resolve_device("cuda").type == "cuda"
-    assert not torch.backends.cuda.matmul.allow_tf32
-    assert not torch.backends.cudnn.allow_tf32
+def test_a_cuda_twin_turns_tf32_off_and_resolving_the_device_does_not():
+    before = tf32_flags()
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        assert resolve_device("cuda").type == "cuda"
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        torch_ref.TorchMLP([3, 2], ["identity"], "mse", device="cuda")
+        assert not torch.backends.cuda.matmul.allow_tf32
+        assert not torch.backends.cudnn.allow_tf32
+    finally:
+        torch_ref.restore_tf32(before)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
