@@ -75,7 +75,8 @@ def _factor_words(k: float, m: int | None, tol: float) -> str | None:
             if abs(k - v) <= tol * abs(v) and v != 1.0]  # k = 1 is no slip
     if not hits:
         return None
-    simplest, words = min(h[0] for h in hits), []
+    simplest = min(h[0] for h in hits)
+    words = []
     for _, s, a, b in (h for h in hits if h[0] == simplest):
         parts = (["a sign flip"] if s < 0 else []) + (
             ["an extra 2 or a missing ½"] if a == 1 else
@@ -106,7 +107,8 @@ def _rows(idx) -> str:
 
 def _split(err, scale, bound):
     """Boolean (right, wrong) masks of ``err`` relative to ``scale``; None without a gap."""
-    right, wrong = err <= bound * scale, err >= GAP * bound * scale
+    right = err <= bound * scale
+    wrong = err >= GAP * bound * scale
     return (right, wrong) if np.all(right | wrong) else None
 
 
@@ -115,7 +117,9 @@ def _mask(hand, ref, bound) -> str | None:
     split = _split(np.abs(hand - ref), scale, bound)
     if split is None or not split[1].any() or not split[0].any():
         return None
-    wrong, n, total = split[1], int(split[1].sum()), hand.size
+    wrong = split[1]
+    n = int(wrong.sum())
+    total = hand.size
     count = f"{n} of {total} entr{'y' if total == 1 else 'ies'}"
     if np.all(np.abs(ref[wrong]) <= bound * scale):
         return (f"right except where autograd is 0 and hand is not ({count}): "
@@ -129,13 +133,15 @@ def _mask(hand, ref, bound) -> str | None:
 def _samples(hand, ref, m, bound) -> str | None:
     if not m or m < 2 or hand.ndim != 2 or hand.shape[0] != m:
         return None
-    h_rows, r_rows = np.linalg.norm(hand, axis=1), np.linalg.norm(ref, axis=1)
-    scale = float(np.max(r_rows))
+    hand_rows = np.linalg.norm(hand, axis=1)
+    ref_rows = np.linalg.norm(ref, axis=1)
+    scale = float(np.max(ref_rows))
     split = _split(np.linalg.norm(hand - ref, axis=1), scale, bound)
     if split is None:
         return None
-    carry = (r_rows > bound * scale) | (h_rows > bound * scale)  # rows with any gradient
-    right, wrong = np.flatnonzero(split[0] & carry), np.flatnonzero(split[1])
+    carry = (ref_rows > bound * scale) | (hand_rows > bound * scale)  # rows with a gradient
+    right = np.flatnonzero(split[0] & carry)
+    wrong = np.flatnonzero(split[1])
     if not len(right) or not len(wrong):
         return None
     n = int(carry.sum())
@@ -177,7 +183,8 @@ def diagnose(hand, ref, n_samples: int | None = None) -> str | None:
     """The slip that turns ``ref`` into ``hand``, in words; None when none fits."""
     try:
         dtype = np.asarray(hand).dtype
-        hand, ref = np.asarray(hand, np.float64), np.asarray(ref, np.float64)
+        hand = np.asarray(hand, np.float64)
+        ref = np.asarray(ref, np.float64)
         if not (np.all(np.isfinite(hand)) and np.all(np.isfinite(ref))) or ref.size == 0:
             return None
         bound = _right_bound(dtype)
@@ -191,7 +198,8 @@ def diagnose(hand, ref, n_samples: int | None = None) -> str | None:
                 and _explains(hand, ref, ref.T)):
             return "hand = autogradᵀ: transposed"
         factor = _constant_factor(hand, ref, n_samples)
-        mask, rows = _mask(hand, ref, bound), _samples(hand, ref, n_samples, bound)
+        mask = _mask(hand, ref, bound)
+        rows = _samples(hand, ref, n_samples, bound)
         if mask and rows and not _whole_rows(hand, ref, bound):
             return factor or mask  # scattered entries: a mask says more than the rows
         return factor or rows or mask
@@ -228,11 +236,13 @@ def _diagnose_layers(model, X, y, report, ref_deltas, ref_grads) -> dict[str, st
             or f"delta[{layer}]" not in ref_deltas):
         return {}
     model.loss_and_grads(X, y)  # fresh intermediates: finite differences ran forwards since
-    inter = model.intermediates
-    delta = inter[layer].delta  # a loss_and_grads that set deltas itself: read those
+    record = model.intermediates[layer]
+    delta = record.delta  # a loss_and_grads that set deltas itself: read those
     delta = delta if delta is not None else getattr(model, "deltas", [None] * (layer + 1))[layer]
     dtype = np.asarray(delta).dtype
-    Z, A, hand = (np.asarray(v, np.float64) for v in (inter[layer].Z, inter[layer].A, delta))
+    Z = np.asarray(record.Z, np.float64)
+    A = np.asarray(record.A, np.float64)
+    hand = np.asarray(delta, np.float64)
     ref = np.asarray(ref_deltas[f"delta[{layer}]"], np.float64)
     act = get_activation(model.activations[layer])
     nxt = f"delta[{layer + 1}]"

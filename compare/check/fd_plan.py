@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from handgrad.compare.check.finite_diff import (
-    MAX_COORDS,
-    N_DIRECTIONS,
-    finite_differences,
-    settled_within,
-)
+from handgrad.compare.check.fd_options import fd_method
+from handgrad.compare.check.finite_diff import finite_differences, settled_within
 from handgrad.compare.check.report import Entry
-from handgrad.compare.check.tolerances import FINITE_DIFF
-
-JOINT_WORK = 10**6  # batch x parameters beyond which fd="auto" goes along one joint direction
+from handgrad.compare.check.tolerances import FINITE_DIFF, N_DIRECTIONS
 
 
 def plan(fd: str, params: dict, m: int) -> str:
@@ -29,10 +23,7 @@ def plan(fd: str, params: dict, m: int) -> str:
     beyond, one joint direction (two evaluations, where gradcheck's fast mode takes two per
     tensor), and per tensor only where it, or autograd, disagrees: autograd is the sharp
     reference here, finite differences the second one."""
-    n = sum(np.size(p) for p in params.values())
-    if fd != "auto":
-        return fd
-    return "coords" if n <= MAX_COORDS else "directions" if m * n <= JOINT_WORK else "joint"
+    return fd_method(fd, sum(np.size(p) for p in params.values()), batch=m)
 
 
 def differences(hand, X, y, grads, plan, seed, dtype):
@@ -50,9 +41,11 @@ def differences(hand, X, y, grads, plan, seed, dtype):
             # per tensor: where it disagrees, as many directions as ever; where every step
             # length crossed a kink (a relu unit within 1e-9 of 0), one each, as gradcheck
             plan = "directions" if joint.fd.size else "one"
-        return finite_differences(hand, X, y, grads, seed=seed, settled=settled,
-                                  method="directions" if plan == "one" else plan,
-                                  n_directions=1 if plan == "one" else N_DIRECTIONS), None
+        one_each = plan == "one"
+        results = finite_differences(hand, X, y, grads, seed=seed, settled=settled,
+                                     method="directions" if one_each else plan,
+                                     n_directions=1 if one_each else N_DIRECTIONS)
+        return results, None
     except Exception as exc:  # the loss failed at a perturbed point: report, go on
         return None, Entry("finite differences", "loss", None, status="fail",
                            note=f"raised {type(exc).__name__}: {exc}")
@@ -60,8 +53,8 @@ def differences(hand, X, y, grads, plan, seed, dtype):
 
 def joint_note(joint, results: dict, n_tensors: int) -> str:
     """What the joint difference found, in words."""
-    err = float(np.abs(joint.fd - joint.predicted)[0] / max(abs(joint.fd[0]), 1e-300))
+    error = float(np.abs(joint.fd - joint.predicted)[0] / max(abs(joint.fd[0]), 1e-300))
     per_tensor = (f"; differenced per tensor where autograd disagrees: {sorted(results)}"
                   if results else "")
     return (f"finite differences along one direction through all {n_tensors} tensors agree "
-            f"with the hand gradient (relative difference {err:.1e}){per_tensor}")
+            f"with the hand gradient (relative difference {error:.1e}){per_tensor}")

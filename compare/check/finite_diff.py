@@ -8,30 +8,38 @@ direction v as JAX's check_grads does for large models)::
 Each tensor gets its own step ``h = FD_STEP · max(1, rms(θ))``. The difference is taken
 twice, at h and 2h: ``|D(h) - D(2h)|`` measures the truncation (3 c h²) and the rounding
 together, and ``4 eps |L| / h`` bounds the rounding alone; their sum is the estimate of
-D(h)'s own error that ``compare.check.core`` weighs a disagreement against (``settled``:
+D(h)'s own error that ``compare.check.decide`` weighs a disagreement against (``settled``:
 only where ``D(h)`` disagrees). ``joint_difference``: one ``D(h)`` through all tensors.
 
 The arrays are perturbed in place and restored (a float32 model: a float64 copy of it).
 A step across a non-smooth point (an activation's ``kink``: relu's 0, softplus's threshold;
 a loss's ``kinks``: the perceptron's ``s z = 0``, bce's clamps; a user's ``kinks=``) gives a
 quotient that is not a derivative: such steps are counted and left out of the comparison.
+
+The steps and the counts (``FD_STEP``, ``N_DIRECTIONS``, the joint direction's retries)
+are the judge's policy: ``compare.check.tolerances`` holds them, each with its reason.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from handgrad.compare.check.tolerances import elem_rel_err, norm_rel_err
+from handgrad.compare.check.fd_options import fd_method
+from handgrad.compare.check.tolerances import (
+    FD_ROUNDING_ULPS,
+    FD_STEP,
+    JOINT_ALONG,
+    KINK_RETRIES,
+    N_DIRECTIONS,
+    elem_rel_err,
+    norm_rel_err,
+)
+from handgrad.compare.check.wide import float64_copy
 from handgrad.handmade.activations import get_activation
 from handgrad.handmade.losses import get_loss, prepare_labels
 from handgrad.handmade.mlp import MLP
-
-FD_STEP = 1e-5  # minimizes truncation h²|L'''|/6 plus roundoff eps|L|/h in float64
-MAX_COORDS = 1000  # models up to this many parameters get every coordinate checked
-N_DIRECTIONS = 8  # random directions per parameter tensor for larger models
 
 
 @dataclass
@@ -44,14 +52,6 @@ class FDResult:
     kinks: int  # perturbations dropped because they crossed a kink
     error: float = 0.0  # estimate of ‖D(h) - true‖ over the kept perturbations
     step: float = FD_STEP
-
-
-def float64_copy(model):
-    """A deep copy of ``model`` whose ``params`` are float64 (the loss then runs in float64)."""
-    clone = copy.deepcopy(model)
-    for key, value in clone.params.items():
-        clone.params[key] = np.array(value, dtype=np.float64)
-    return clone
 
 
 def loss_of(model, X, y) -> float:
@@ -114,24 +114,33 @@ def _random_directions(shape, n: int, rng) -> np.ndarray:
     return dirs
 
 
-def choose_method(method: str, n_values: int) -> str:
-    """``"coords"`` or ``"directions"``; ``"auto"`` takes coords up to ``MAX_COORDS`` values."""
-    if method == "auto":
-        return "coords" if n_values <= MAX_COORDS else "directions"
-    if method not in ("coords", "directions"):
-        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {method!r}")
-    return method
-
-
 def _step(theta, step: float) -> float:
     """A tensor's own step: ``step · max(1, rms(θ))``."""
     flat = np.asarray(theta, dtype=np.float64).ravel()
-    return step * max(1.0, float(np.sqrt(np.dot(flat, flat) / flat.size)) if flat.size else 1.0)
+    if not flat.size:
+        return step
+    rms = float(np.sqrt(np.dot(flat, flat) / flat.size))
+    return step * max(1.0, rms)
 
 
-def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, method="auto", step=FD_STEP,
-                     n_directions=N_DIRECTIONS, seed=0, signature=None, settled=None) -> dict:
+@dataclass(frozen=True)
+class Differencing:
+    """How to difference: ``method`` (``"auto"``, ``"coords"``, ``"directions"``), the
+    relative ``step``, ``n_directions`` random directions per tensor, and the ``seed`` that
+    draws them."""
+
+    method: str = "auto"
+    step: float = FD_STEP
+    n_directions: int = N_DIRECTIONS
+    seed: int = 0
+
+
+def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, signature=None, settled=None,
+                     **options) -> dict:
     """Central differences of ``loss_fn()`` while each array of ``arrays`` is perturbed in place.
+
+    ``options``: the fields of ``Differencing`` (``method``, ``step``, ``n_directions``,
+    ``seed``).
 
     ``arrays[k]`` is written in place (``θ ± h e``, ``θ ± 2h e``) and restored bit for bit
     after each key, so code that reads those very arrays (or views of them) sees the
@@ -146,18 +155,19 @@ def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, method="auto", step=
     serves to weigh a disagreement (until none changes side; a tensor with every step
     across a kink has nothing to weigh); a settled tensor's ``error`` is the rounding alone.
     """
-    method = choose_method(method, sum(np.size(a) for a in arrays.values()))
-    rng, runs = np.random.default_rng(seed), {}
+    how = Differencing(**options)
+    method = fd_method(how.method, sum(np.size(a) for a in arrays.values()))
+    rng = np.random.default_rng(how.seed)
+    runs = {}
     for key, theta in arrays.items():  # random directions drawn now, in key order
-        drawn = None if method == "coords" else _random_directions(theta.shape, n_directions, rng)
-        def dirs(d=drawn, shape=theta.shape):  # one array's directions, as lists of one
-            return ([e] for e in (_unit_vectors(shape) if d is None else d))
-        runs[key] = _Run([theta], [grads[key]], [_step(theta, step)], dirs, method)
+        directions = _directions(theta.shape, method, how.n_directions, rng)
+        runs[key] = _Run([theta], [grads[key]], [_step(theta, how.step)], directions, method)
         runs[key].measure(loss_fn, signature, full=settled is None)
     results = {key: run.result() for key, run in runs.items()}
     while settled is not None:  # the 2h step where D(h) disagrees
-        todo = [k for k in runs if not runs[k].full and results[k].fd.size
-                and k not in settled(results)]
+        todo = [key for key in runs
+                if not runs[key].full and results[key].fd.size
+                and key not in settled(results)]
         if not todo:
             break
         for key in todo:
@@ -166,32 +176,58 @@ def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, method="auto", step=
     return results
 
 
+def _directions(shape, method: str, n_directions: int, rng):
+    """One array's perturbations as a function yielding lists of one unit array: every
+    coordinate (``"coords"``), or ``n_directions`` random directions drawn now."""
+    if method == "coords":
+        return lambda: ([e] for e in _unit_vectors(shape))
+    drawn = _random_directions(shape, n_directions, rng)
+    return lambda: ([e] for e in drawn)
+
+
+def _joint_direction(random, gradient, along: float) -> float:
+    """Turn the centred uniform draw ``random`` (flat, in place) into a unit direction
+    ``±r/|r| + along g/|g|`` (then normalized) that agrees with ``gradient``; return
+    ``g · v``, what a float64 step's change predicts per unit of step."""
+    r_dot_r = float(random @ random)
+    r_dot_g = float(random @ gradient)
+    g_dot_g = float(gradient @ gradient)
+    if np.isfinite(g_dot_g) and g_dot_g > 0 and np.isfinite(r_dot_g):
+        scale = float(np.copysign(np.sqrt(g_dot_g / r_dot_r) / along, r_dot_g))
+        random *= scale
+        random += gradient
+        # |v|² and v·g from the dot products already taken: no cancelling
+        r_dot_r = scale * scale * r_dot_r + 2 * scale * r_dot_g + g_dot_g
+        r_dot_g = scale * r_dot_g + g_dot_g
+    random *= 1.0 / np.sqrt(r_dot_r)
+    return r_dot_g / np.sqrt(r_dot_r)
+
+
 def joint_difference(loss_fn, arrays: dict, grads: dict, *, step=FD_STEP, seed=0,
-                     signature=None, along=0.5) -> FDResult:
+                     signature=None, along=JOINT_ALONG) -> FDResult:
     """``D(h)`` along one unit direction through all of ``arrays``: two evaluations of the
     loss. Array ``k`` moves by ``h_k v_k``, ``v_k`` a random direction turned to agree with
     ``grads[k]`` plus ``along`` times the gradient's own: no term of ``D`` is negative, and
-    ``D`` cannot cancel to rounding. A step across a kink (``signature``) is retried 16 and
-    256 times shorter; no 2h step (a disagreement is for per-tensor differences to weigh)."""
-    rng, keys = np.random.default_rng(seed), [k for k, a in arrays.items() if np.size(a)]
-    vs, dots = [], []  # unit directions, and g·v (what a float64 step's change predicts)
-    for k in keys:  # uniform draws (3x cheaper than normal ones), scaled in place
-        v, g = rng.random(np.shape(arrays[k])), np.asarray(grads[k], dtype=np.float64).ravel()
-        flat = v.reshape(-1)
+    ``D`` cannot cancel to rounding. A step across a kink (``signature``) is retried
+    shorter (``KINK_RETRIES``); no 2h step (a disagreement is for per-tensor differences
+    to weigh)."""
+    rng = np.random.default_rng(seed)
+    keys = [k for k, a in arrays.items() if np.size(a)]
+    directions = []  # one unit direction per array
+    predicted = []  # g·v per array: what a float64 step's change predicts
+    for key in keys:  # uniform draws (3x cheaper than normal ones), scaled in place
+        direction = rng.random(np.shape(arrays[key]))
+        gradient = np.asarray(grads[key], dtype=np.float64).ravel()
+        flat = direction.reshape(-1)
         flat -= 0.5
-        rr, rg, gg = float(flat @ flat), float(flat @ g), float(g @ g)
-        if np.isfinite(gg) and gg > 0 and np.isfinite(rg):  # ±r/|r| + along g/|g|, times |g|
-            a = float(np.copysign(np.sqrt(gg / rr) / along, rg))
-            flat *= a
-            flat += g
-            rr, rg = a * a * rr + 2 * a * rg + gg, a * rg + gg  # |v|², v·g: no cancelling
-        flat *= 1.0 / np.sqrt(rr)
-        vs, dots = vs + [v], dots + [rg / np.sqrt(rr)]
-    dots = dots if all(np.asarray(arrays[k]).dtype == np.float64 for k in keys) else None
-    for shorter in (1, 16, 256):
-        run = _Run([arrays[k] for k in keys], [grads[k] for k in keys],
-                   [_step(arrays[k], step) / shorter for k in keys], lambda: [vs], "joint",
-                   dots)
+        predicted.append(_joint_direction(flat, gradient, along))
+        directions.append(direction)
+    if not all(np.asarray(arrays[k]).dtype == np.float64 for k in keys):
+        predicted = None  # a float32 step rounds: measure the change as stored
+    for shorter in KINK_RETRIES:
+        steps = [_step(arrays[k], step) / shorter for k in keys]
+        run = _Run([arrays[k] for k in keys], [grads[k] for k in keys], steps,
+                   lambda: [directions], "joint", predicted)
         run.measure(loss_fn, signature, full=False)
         if not run.kinks:
             break
@@ -201,87 +237,122 @@ def joint_difference(loss_fn, arrays: dict, grads: dict, *, step=FD_STEP, seed=0
 class _Run:
     """Central differences moving one or more arrays at once, array ``t`` by ``s h_t e_t``
     (``s`` = ±1, and ±2 when ``full``; ``e_t`` of unit norm): ``D`` is the derivative along
-    ``(h_t e_t)_t / ‖(h_t)_t‖``, for one array ``(L(θ + h e) − L(θ − h e)) / 2h``."""
+    ``(h_t e_t)_t / ‖(h_t)_t‖``, for one array ``(L(θ + h e) − L(θ − h e)) / 2h``.
 
-    def __init__(self, thetas, grads, hs, directions, method, dots=None):
-        self.thetas, self.hs, self.directions, self.method = thetas, hs, directions, method
-        self.change = None if dots is None else 2 * sum(h * d for h, d in zip(hs, dots))
+    ``dots`` (per array, ``g_t · e_t``), when given, predicts the change of a float64 step
+    without measuring it."""
+
+    def __init__(self, thetas, grads, steps, directions, method, dots=None):
+        self.thetas = thetas
+        self.steps = steps
+        self.directions = directions
+        self.method = method
+        self.change = None
+        if dots is not None:
+            self.change = 2 * sum(h * d for h, d in zip(steps, dots))
         self.bases = [theta.copy() for theta in thetas]
-        self.gs = [np.asarray(g, dtype=np.float64) for g in grads]
-        self.h = hs[0] if len(hs) == 1 else float(np.sqrt(sum(h * h for h in hs)))
+        self.grads = [np.asarray(g, dtype=np.float64) for g in grads]
+        if len(steps) == 1:
+            self.h = steps[0]
+        else:
+            self.h = float(np.sqrt(sum(h * h for h in steps)))
         self.eps = max(float(np.finfo(t.dtype).eps) for t in thetas)  # the loss's dtype
-        self.full, self.loss_size = False, 0.0  # measure() fills fd, fd2, predicted, kinks
+        self.full = False
+        self.loss_size = 0.0
+        # measure() fills these:
+        self.fd = []  # D(h) per kept perturbation
+        self.fd_double = []  # D(2h), when full
+        self.predicted = []
+        self.kinks = 0
 
-    def _at(self, s, es, loss_fn, signature):
-        """``(L, signature)`` at ``θ_t + s h_t e_t`` (signature None when not asked)."""
-        for theta, base, h, e in zip(self.thetas, self.bases, self.hs, es):
-            if isinstance(theta, np.ndarray) and theta.dtype == base.dtype == e.dtype == np.float64:
-                np.add(np.multiply(e, s * h, out=theta), base, out=theta)  # in place, bit for bit
+    def _at(self, sign, units, loss_fn, signature):
+        """``(L, signature)`` at ``θ_t + sign h_t e_t`` (signature None when not asked)."""
+        for theta, base, h, unit in zip(self.thetas, self.bases, self.steps, units):
+            all_float64 = theta.dtype == base.dtype == unit.dtype == np.float64
+            if isinstance(theta, np.ndarray) and all_float64:  # in place, bit for bit
+                np.add(np.multiply(unit, sign * h, out=theta), base, out=theta)
             else:
-                theta[...] = base + (s * h) * e
+                theta[...] = base + (sign * h) * unit
         loss = float(loss_fn())
         if np.isfinite(loss):
             self.loss_size = max(self.loss_size, abs(loss))
         return loss, (signature() if signature else None)
 
+    def _stored_change(self, plus) -> float:
+        """``Σ_t g_t · (θ₊ − θ₋)_t`` with the perturbations as stored."""
+        return sum(float(np.dot(g.ravel(), (p - t).ravel()))
+                   for g, p, t in zip(self.grads, plus, self.thetas))
+
     def measure(self, loss_fn, signature, *, full: bool):
-        self.full, self.fd, self.fd2, self.predicted, self.kinks = full, [], [], [], 0
+        self.full = full
+        self.fd = []
+        self.fd_double = []
+        self.predicted = []
+        self.kinks = 0
         try:
-            for es in self.directions():
-                ends = [self._at(1, es, loss_fn, signature)]
-                plus = [np.asarray(t, np.float64).copy() for t in self.thetas
-                        if self.change is None]  # θ₊ − θ₋ as stored, unless known from dots
-                ends.append(self._at(-1, es, loss_fn, signature))
-                change = self.change if self.change is not None else sum(float(np.dot(
-                    g.ravel(), (p - t).ravel())) for g, p, t in zip(self.gs, plus, self.thetas))
-                if full:
-                    ends += [self._at(s, es, loss_fn, signature) for s in (2, -2)]
-                sigs = [end[1] for end in ends]
-                if sigs[0] is not None and not all(np.array_equal(sigs[0], s) for s in sigs):
-                    self.kinks += 1
-                    continue
-                self.fd.append((ends[0][0] - ends[1][0]) / (2.0 * self.h))
-                if full:
-                    self.fd2.append((ends[2][0] - ends[3][0]) / (4.0 * self.h))
-                self.predicted.append(change / (2.0 * self.h))
+            for units in self.directions():
+                self._measure_one(units, loss_fn, signature)
         finally:
             for theta, base in zip(self.thetas, self.bases):
                 theta[...] = base
 
+    def _measure_one(self, units, loss_fn, signature) -> None:
+        """One perturbation: ``D(h)`` (and ``D(2h)`` when full), or one more kink."""
+        ends = [self._at(1, units, loss_fn, signature)]
+        plus = None
+        if self.change is None:  # θ₊ − θ₋ as stored
+            plus = [np.asarray(t, np.float64).copy() for t in self.thetas]
+        ends.append(self._at(-1, units, loss_fn, signature))
+        change = self.change if plus is None else self._stored_change(plus)
+        if self.full:
+            ends += [self._at(sign, units, loss_fn, signature) for sign in (2, -2)]
+        signatures = [end[1] for end in ends]
+        first = signatures[0]
+        if first is not None and not all(np.array_equal(first, s) for s in signatures):
+            self.kinks += 1
+            return
+        self.fd.append((ends[0][0] - ends[1][0]) / (2.0 * self.h))
+        if self.full:
+            self.fd_double.append((ends[2][0] - ends[3][0]) / (4.0 * self.h))
+        self.predicted.append(change / (2.0 * self.h))
+
     def result(self) -> FDResult:
         fd = np.array(self.fd)
-        error = np.sqrt(fd.size) * 4 * self.eps * self.loss_size / self.h  # the rounding
-        if self.full:
-            error += float(np.linalg.norm(fd - np.array(self.fd2)))  # truncation and rounding
+        error = np.sqrt(fd.size) * FD_ROUNDING_ULPS * self.eps * self.loss_size / self.h
+        if self.full:  # truncation and rounding, measured
+            error += float(np.linalg.norm(fd - np.array(self.fd_double)))
         return FDResult(self.method, fd, np.array(self.predicted), self.kinks, float(error),
                         self.h)
 
 
-def settled_within(tol):
-    """``settled`` for ``perturb_in_place``: the tensors that ``tol`` passes at ``D(h)``, by
-    the rule of ``compare.check.core.fd_decision`` (normwise and max elementwise relative
-    error within ``tol``, floored at ``tol.floor`` times the largest difference of all)."""
+def settled_within(tolerance):
+    """``settled`` for ``perturb_in_place``: the tensors that ``tolerance`` passes at
+    ``D(h)``, by the rule of ``compare.check.decide.fd_decision`` (normwise and max
+    elementwise relative error within ``tolerance``, floored at ``tolerance.floor`` times
+    the largest difference of all)."""
     def settled(results: dict[str, FDResult]) -> set[str]:
-        floor = tol.floor * max((float(np.max(np.abs(r.fd))) for r in results.values()
-                                 if r.fd.size), default=0.0)
-        return {k for k, r in results.items()
+        largest = max((float(np.max(np.abs(r.fd))) for r in results.values() if r.fd.size),
+                      default=0.0)
+        floor = tolerance.floor * largest
+        return {key for key, r in results.items()
                 if r.fd.size and np.all(np.isfinite(r.predicted))
-                and tol.passes(norm_rel_err(r.predicted, r.fd, floor),
-                               elem_rel_err(r.predicted, r.fd, tol.floor, floor))}
+                and tolerance.passes(norm_rel_err(r.predicted, r.fd, floor),
+                                     elem_rel_err(r.predicted, r.fd, tolerance.floor, floor))}
     return settled
 
 
-def finite_differences(model, X, y, grads: dict, *, method="auto", step=FD_STEP,
-                       n_directions=N_DIRECTIONS, seed=0, settled=None):
+def finite_differences(model, X, y, grads: dict, *, settled=None, **options):
     """Finite-difference check of a model's ``grads`` (keyed like ``model.params``), float64.
 
     A float64 model is perturbed in place (so adapters whose loss reads views of ``params``
-    see the perturbation); a float32 one through a float64 deep copy. ``method``:
-    ``"coords"`` (every coordinate), ``"directions"`` (``n_directions`` random unit
-    directions per tensor), ``"auto"`` (coords up to ``MAX_COORDS`` parameters), each
-    ``{key: FDResult}`` for the keys of ``grads`` (``settled``: see ``perturb_in_place``);
-    or ``"joint"``: one ``FDResult`` from ``joint_difference``.
+    see the perturbation); a float32 one through a float64 deep copy. ``options``: the
+    fields of ``Differencing``; its ``method``: ``"coords"`` (every coordinate),
+    ``"directions"`` (``n_directions`` random unit directions per tensor), ``"auto"``
+    (coords up to ``MAX_COORDS`` parameters), each ``{key: FDResult}`` for the keys of
+    ``grads`` (``settled``: see ``perturb_in_place``); or ``"joint"``: one ``FDResult``
+    from ``joint_difference``.
     """
+    how = Differencing(**options)
     in_place = all(np.asarray(p).dtype == np.float64 and isinstance(p, np.ndarray)
                    for p in model.params.values())
     target = model if in_place else float64_copy(model)
@@ -292,9 +363,10 @@ def finite_differences(model, X, y, grads: dict, *, method="auto", step=FD_STEP,
     def signature():  # called by perturb_in_place right after loss_fn, at the same point
         zs = [layer.Z for layer in target.intermediates] if reuse else None
         return kink_signature(target, X, y, zs)
-    if method == "joint":
-        return joint_difference(lambda: loss_of(target, X, y), arrays, grads, step=step,
-                                seed=seed, signature=signature)
-    return perturb_in_place(lambda: loss_of(target, X, y), arrays, grads, method=method,
-                            step=step, n_directions=n_directions, seed=seed,
-                            signature=signature, settled=settled)
+    def loss_fn():
+        return loss_of(target, X, y)
+    if how.method == "joint":
+        return joint_difference(loss_fn, arrays, grads, step=how.step, seed=how.seed,
+                                signature=signature)
+    return perturb_in_place(loss_fn, arrays, grads, signature=signature, settled=settled,
+                            **vars(how))

@@ -34,14 +34,18 @@ a user's own code. All three go through ``compare.check.core.judge`` and return 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from handgrad.compare.check import fd_plan
-from handgrad.compare.check.core import REPEAT_NOTE, Side, judge
+from handgrad.compare.check.case import gradients_case
+from handgrad.compare.check.core import Judging, Side, judge
 from handgrad.compare.check.diagnose import diagnose_layers
-from handgrad.compare.check.replay import gradients_case
+from handgrad.compare.check.fd_options import check_fd_option
+from handgrad.compare.check.repeats import REPEAT_NOTE, changed
 from handgrad.compare.check.report import Entry, GradReport, settle
+from handgrad.compare.check.tolerances import FIRST_CALL_SCREEN
 from handgrad.compare.check.twin import (
     bounded,
     clamped_rows,
@@ -67,6 +71,21 @@ FIRST_NOTE = ("autograd disagrees with the first call (a fresh model, the batch 
               "order), not with a later one: state set up by the first call?")
 CLAMP_NOTE = ("torch's BCELoss clamps p(1 - p) at 1e-12 in its gradient, and some outputs "
               "saturate here")
+IN_PLACE_NOTE = "loss_and_grads changed this parameter in place"
+
+
+@dataclass
+class GradientsCheck:
+    """One ``check_gradients``: the model under test, its twin (or None: built from the
+    spec), the batch and the options (``fd`` already checked)."""
+
+    hand: object
+    X: object
+    y: object
+    torch_model: object = None
+    device: str = "cpu"
+    fd: str | None = "auto"
+    fd_seed: int = 0
 
 
 def _model_dtype(hand) -> str:
@@ -81,66 +100,6 @@ def _model_dtype(hand) -> str:
         raise TypeError(f"hand's parameters must be float32 or float64, got {dtype}")
     check_finite_params(params, what="hand's parameter")  # nothing to check against NaN
     return dtype_name(dtype)
-
-
-def _broken(report: GradReport, names, note: str) -> GradReport:
-    report.entries = [Entry(k, "param", _layer_of(k), status="fail", note=note) for k in names]
-    return report
-
-
-def _call(hand, X, y):
-    """``(loss, grads copied, deltas copied)`` of one call: a later call may reuse arrays."""
-    loss, grads = hand.loss_and_grads(X, y)
-    if not isinstance(grads, dict):
-        raise TypeError(f"grads must be a dict keyed like params, got {type(grads).__name__}")
-    deltas = getattr(hand, "deltas", None)
-    return (loss, {k: np.array(g, copy=True) for k, g in grads.items()},
-            None if deltas is None else {f"delta[{i}]": np.array(d, copy=True)
-                                         for i, d in enumerate(deltas) if d is not None})
-
-
-def _calls(hand, X, y) -> tuple[tuple, tuple, dict[str, str]]:
-    """``(first, judged, notes)``: two calls' ``(loss, grads, deltas)``, and notes per entry.
-
-    The first is on a fresh model with the batch in reversed order (its deltas put back in
-    order); the judged one comes after it, so that state kept from a call before (gradients
-    added into kept arrays, a cache of another batch) shows as a disagreement with
-    autograd. Calls that change ``params`` in place get a note for every entry (and
-    ``params`` is restored).
-    """
-    before = {k: np.array(v, copy=True) for k, v in hand.params.items()}
-    loss, grads, deltas = _call(hand, *reversed_batch(X, y))  # another batch first
-    first = (loss, grads, deltas and {k: d[::-1] for k, d in deltas.items()})
-    judged = _call(hand, X, y)
-    changed = [k for k, v in before.items() if not np.array_equal(v, hand.params[k])]
-    for k in changed:
-        hand.params[k][...] = before[k]
-    return first, judged, ({k: "loss_and_grads changed this parameter in place"
-                            for k in before} if changed else {})
-
-
-def _unlike(first, judged, dtype: str) -> list[str]:
-    """The gradients and deltas of the first call that differ from the judged call's by more
-    than the order of the batch can (a screen: autograd decides which is wrong)."""
-    def peak(v) -> float:  # max |v| without a temporary array; NaN stays NaN
-        return max(float(np.max(v)), -float(np.min(v))) if np.size(v) else 0.0
-
-    tol, out = (1e-10 if dtype == "float64" else 1e-4), []
-    for mine, ref in ((first[1], judged[1]), (first[2] or {}, judged[2] or {})):
-        scale = max((peak(v) for v in ref.values()), default=0.0)
-        out += [k for k, v in ref.items() if k not in mine or np.shape(mine[k]) != np.shape(v)
-                or not peak(np.subtract(mine[k], v, dtype=np.float64)) <= tol * scale]
-    return out
-
-
-def _repeat_notes(hand, X, y, first) -> dict[str, str]:
-    """Notes for the entries that one more identical call changes (asked where the check
-    fails: is that call repeatable, or does it keep state?)."""
-    _, grads, deltas = _call(hand, X, y)
-    again = {**grads, **(deltas or {})}
-    return {k: REPEAT_NOTE for k, v in {**first[1], **(first[2] or {})}.items()
-            if k in again and np.shape(again[k]) == np.shape(v)
-            and not np.allclose(again[k], v, rtol=1e-12, atol=0.0, equal_nan=True)}
 
 
 def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
@@ -158,131 +117,318 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
             ``device`` from ``hand``'s spec.
         device: where the built twin runs (``"cpu"``, ``"cuda"``, ``"cuda:N"``).
         fd: ``"auto"``, ``"coords"``, ``"directions"`` or ``None`` (no finite differences).
-            ``"auto"``: every coordinate up to ``fd_plan.MAX_COORDS`` parameters, 8 random
-            directions per tensor up to ``fd_plan.JOINT_WORK`` (batch x parameters), beyond that
-            one direction through all of them, and per tensor where autograd disagrees.
+            ``"auto"``: every coordinate up to ``MAX_COORDS`` parameters, 8 random
+            directions per tensor up to ``JOINT_WORK`` (batch x parameters), beyond that
+            one direction through all of them, and per tensor where autograd disagrees
+            (``compare.check.fd_options``).
         fd_seed: seeds the random directions.
 
     Returns:
         a ``GradReport`` (``.verdict``, ``.ok``, ``.failures``, ``.first_bad_layer``, ...).
     """
-    if fd not in (None, "auto", "coords", "directions"):
-        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
+    check_fd_option(fd)
+    check = GradientsCheck(hand, X, y, torch_model, device, fd, fd_seed)
     lock = getattr(hand, "lock", None)  # a handmade model: other threads' passes wait;
     with lock if hasattr(lock, "__enter__") else checked_alone(  # else: one check at a time
             getattr(hand, "params", hand), "the model's params"):
-        report = _check_either(hand, X, y, torch_model, device, fd, fd_seed)
+        report = _check_either(check)
     if not report.ok:  # kept for report.save (a passing check costs no copy)
         report.case = gradients_case(hand, X, y, device=device, fd=fd, fd_seed=fd_seed,
                                      torch_model=torch_model)
     return report
 
 
-def _check_either(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
+def _check_either(check: GradientsCheck) -> GradReport:
     """The check in the model's dtype, and float32 also in float64 (compare.check.wide)."""
-    if _model_dtype(hand) == "float32":  # logic in float64, rounding in float32
-        return in_both(lambda with_fd: _check(hand, X, y, torch_model, device,
-                                              fd if with_fd else None, fd_seed),
-                       lambda: _check_float64(hand, X, y, torch_model, device, fd, fd_seed),
-                       "a float64 copy of the model")
-    return _check(hand, X, y, torch_model, device, fd, fd_seed)
+    if _model_dtype(check.hand) != "float32":
+        return _run_check(check)
+
+    def in_float32(with_fd: bool) -> GradReport:  # logic in float64, rounding in float32
+        return _run_check(check if with_fd else replace(check, fd=None))
+
+    return in_both(in_float32, lambda: _float64_check(check), "a float64 copy of the model")
 
 
-def _check_float64(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
-    """The check of a float64 copy of a float32 ``hand`` (``Float32Only`` if it cannot run)."""
-    wide, X64 = float64_hand(hand), as_float64(np.asarray(X))
-    if torch_model is not None:
+def _float64_check(check: GradientsCheck) -> GradReport:
+    """The check of a float64 copy of a float32 model (``Float32Only`` if it cannot run)."""
+    wide = replace(check, hand=float64_hand(check.hand), X=as_float64(np.asarray(check.X)))
+    if check.torch_model is not None:
         try:
-            torch_model = copy.deepcopy(torch_model).double()
+            wide.torch_model = copy.deepcopy(check.torch_model).double()
         except Exception as exc:
             raise Float32Only(f"a float64 copy of torch_model failed: {exc}") from None
     try:
-        grads = wide.loss_and_grads(X64, y)[1]
+        grads = wide.hand.loss_and_grads(wide.X, wide.y)[1]
     except Exception as exc:
         raise Float32Only(f"loss_and_grads raised {type(exc).__name__} in float64: "
                           f"{exc}") from None
     require_float64(grads, "loss_and_grads")
-    return _check(wide, X64, y, torch_model, device, fd, fd_seed)
+    return _run_check(wide)
 
 
-def _check(hand, X, y, torch_model, device, fd, fd_seed) -> GradReport:
-    """``check_gradients`` in the model's own dtype."""
-    dtype = _model_dtype(hand)
-    twin = twin_for(hand, torch_model, device)
-    ref = twin_reference(hand, twin, X, y, dtype)
-    report = GradReport(dtype=dtype, device=str(next(twin.parameters()).device))
+# ---------------------------------------------------------------------------------------
+# The check in the model's own dtype, step by step
+
+
+def _run_check(check: GradientsCheck) -> GradReport:
+    """``check_gradients`` in the model's own dtype: the steps, in order."""
+    dtype = _model_dtype(check.hand)
+    twin = twin_for(check.hand, check.torch_model, check.device)
+    ref = twin_reference(check.hand, twin, check.X, check.y, dtype)
+    device = str(next(twin.parameters()).device)
     try:
-        fresh, first, notes = _calls(hand, X, y)
+        calls = _calls(check.hand, check.X, check.y)
     except Exception as exc:  # a broken backward is a finding, not a crash
-        return _broken(report, ref.grads, f"loss_and_grads raised {type(exc).__name__}: {exc}")
-    loss, grads, deltas = first
-    hand_side = Side(loss, grads, deltas or {})
+        return _broken(GradReport(dtype=dtype, device=device), ref.grads,
+                       f"loss_and_grads raised {type(exc).__name__}: {exc}")
+    _bound_rounding(check, twin, ref, dtype)
+    sides = _Sides(calls.judged.side(), ref, dtype, device, twin_dtype(twin), len(check.X),
+                   has_deltas=calls.judged.deltas is not None)
+    sides.leave_out_clamped(clamped_rows(check.hand, check.X, check.y))
+    differences = _Differences(check, calls.judged.grads, ref, dtype)
+    sides.fd_plan = differences.plan
+    report = differences.judged(sides)
+    _add_notes(report, differences, sides)
+    _fail_on_calls(report, check, calls, sides)
+    if report.verdict == "fail":
+        _diagnose_layers(report, check, ref)
+    if differences.plan is None or differences.error is not None:
+        report.references = ["autograd"]
+    if differences.error is not None:
+        report.entries.append(differences.error)
+    return report
+
+
+def _broken(report: GradReport, names, note: str) -> GradReport:
+    report.entries = [Entry(k, "param", _layer_of(k), status="fail", note=note) for k in names]
+    return report
+
+
+def _bound_rounding(check: GradientsCheck, twin, ref: Side, dtype: str) -> None:
+    """The reference's rounding: bounded from the terms' magnitudes, or measured on the
+    batch reversed where no bound is known (``compare.check.twin``)."""
     if dtype == "float64":
-        ref.bounds = term_bounds(hand, ref)
+        ref.bounds = term_bounds(check.hand, ref)
         if not bounded(ref):  # then measure the twin's rounding
-            measure_rounding(twin, X, y, ref)
+            measure_rounding(twin, check.X, check.y, ref)
     else:  # float32: sums that cancel round at float32's eps relative to their terms
-        ref.bounds = term_bounds(hand, ref, "float32")
-    saturated = clamped_rows(hand, X, y)
-    if saturated is not None:  # deltas there follow torch's clamp or the derivative: skip them
-        for side in (hand_side, ref):
-            side.intermediates = {k: d[~saturated] for k, d in side.intermediates.items()}
-    walk_back = ([f"delta[{i}]" for i in reversed(range(len(ref.intermediates)))]
-                 if deltas is not None else None)
+        ref.bounds = term_bounds(check.hand, ref, "float32")
 
-    usable = all(k in grads and np.shape(grads[k]) == g.shape for k, g in ref.grads.items())
-    plan = None if fd is None or not usable else fd_plan.plan(fd, hand.params, len(X))
-    fd_results, fd_error = fd_plan.differences(hand, X, y, grads, plan, fd_seed, dtype)
-    joint = fd_results.pop("*", None) if fd_results is not None else None
 
-    def judged(fd_results, hand_side=hand_side) -> GradReport:
-        method = next(iter(fd_results.values())).method if fd_results else plan
-        return judge(hand_side, ref, fd_results, dtype=dtype, device=report.device,
-                     kind="param", layer_of=_layer_of, walk_back=walk_back,
-                     intermediate_kind="delta", fd_method=method,
-                     autograd_dtype=twin_dtype(twin), n_samples=len(X), contract="autograd",
-                     ref_deviates=CLAMP_NOTE if saturated is not None else "")
-    report = judged(fd_results)
-    missing = [e.name for e in report.entries if e.kind == "param" and e.status == "fail"
-               and fd_results is not None and e.name in grads and e.name not in fd_results]
-    if missing and fd_error is None:  # where autograd disagrees, finite differences tell
-        more, fd_error = fd_plan.differences(hand, X, y, {k: grads[k] for k in missing},
-                                      "directions", fd_seed, dtype)
-        if more:
-            fd_results = {**fd_results, **more}
-            report = judged(fd_results)
-    if joint is not None:
-        report.notes.append(fd_plan.joint_note(joint, fd_results, len(grads)))
-    if saturated is not None:
-        report.notes.append(f"deltas compared on the {int((~saturated).sum())} of {len(X)} "
-                            "samples where torch's bce clamp is not active")
-    in_place = bool(notes)  # the calls changed params: every entry says so, no more calls
-    unlike = [] if in_place else _unlike(fresh, first, dtype)
-    if unlike:  # the first call differs: is it wrong? (deltas compared where judged)
-        rows = slice(None) if saturated is None else ~saturated
-        side = Side(fresh[0], fresh[1], {k: d[rows] for k, d in (fresh[2] or {}).items()})
-        passed = {e.name for e in report.entries if e.status != "fail"}
-        notes = {e.name: FIRST_NOTE for e in judged(None, side).entries
-                 if e.name in unlike and e.name in passed and e.status == "fail"}
+# ---------------------------------------------------------------------------------------
+# Calling the model: twice, the first on another batch
+
+
+@dataclass
+class _Call:
+    """One call's ``loss``, ``grads`` and ``deltas`` (copied: a later call may reuse them)."""
+
+    loss: float
+    grads: dict[str, np.ndarray]
+    deltas: dict[str, np.ndarray] | None
+
+    def side(self, rows=None) -> Side:
+        """This call as the hand side; deltas only on ``rows`` when given."""
+        deltas = self.deltas or {}
+        if rows is not None:
+            deltas = {k: d[rows] for k, d in deltas.items()}
+        return Side(self.loss, self.grads, deltas)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {**self.grads, **(self.deltas or {})}
+
+
+@dataclass
+class _Calls:
+    """``first``: a fresh model on the batch in reversed order (its deltas put back in
+    order); ``judged``: the call after it, on the batch; ``notes``: per entry, a finding
+    about the calls (they changed ``params`` in place)."""
+
+    first: _Call
+    judged: _Call
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def _call(hand, X, y) -> _Call:
+    loss, grads = hand.loss_and_grads(X, y)
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict keyed like params, got {type(grads).__name__}")
+    deltas = getattr(hand, "deltas", None)
+    if deltas is not None:
+        deltas = {f"delta[{i}]": np.array(d, copy=True)
+                  for i, d in enumerate(deltas) if d is not None}
+    return _Call(loss, {k: np.array(g, copy=True) for k, g in grads.items()}, deltas)
+
+
+def _calls(hand, X, y) -> _Calls:
+    """Two calls: the first on the batch in reversed order, then the judged one, so that
+    state kept from a call before (gradients added into kept arrays, a cache of another
+    batch) shows as a disagreement with autograd. Calls that change ``params`` in place
+    get a note for every entry (and ``params`` is restored)."""
+    before = {k: np.array(v, copy=True) for k, v in hand.params.items()}
+    first = _call(hand, *reversed_batch(X, y))  # another batch first
+    if first.deltas:
+        first.deltas = {k: d[::-1] for k, d in first.deltas.items()}
+    judged = _call(hand, X, y)
+    moved = [k for k, v in before.items() if not np.array_equal(v, hand.params[k])]
+    for key in moved:
+        hand.params[key][...] = before[key]
+    notes = {k: IN_PLACE_NOTE for k in before} if moved else {}
+    return _Calls(first, judged, notes)
+
+
+def _unlike(first: _Call, judged: _Call, dtype: str) -> list[str]:
+    """The gradients and deltas of the first call that differ from the judged call's by
+    more than the order of the batch can (``FIRST_CALL_SCREEN``; autograd decides which
+    is wrong)."""
+    def peak(v) -> float:  # max |v| without a temporary array; NaN stays NaN
+        return max(float(np.max(v)), -float(np.min(v))) if np.size(v) else 0.0
+
+    screen = FIRST_CALL_SCREEN[dtype]
+    out = []
+    pairs = ((first.grads, judged.grads), (first.deltas or {}, judged.deltas or {}))
+    for mine, reference in pairs:
+        scale = max((peak(v) for v in reference.values()), default=0.0)
+        for key, value in reference.items():
+            if key not in mine or np.shape(mine[key]) != np.shape(value):
+                out.append(key)
+            elif not peak(np.subtract(mine[key], value, dtype=np.float64)) <= screen * scale:
+                out.append(key)
+    return out
+
+
+def _fail_on_calls(report: GradReport, check: GradientsCheck, calls: _Calls,
+                   sides: _Sides) -> None:
+    """Fail the entries the calls give away: ``params`` changed in place, a first call that
+    autograd disagrees with, or (where the check fails) a third call that differs."""
+    notes = dict(calls.notes)
+    in_place = bool(notes)  # every entry says so already: no more calls
+    unlike = [] if in_place else _unlike(calls.first, calls.judged, sides.dtype)
+    if unlike:
+        notes = _first_call_notes(report, calls, sides, unlike)
     if report.verdict == "fail" and not in_place:
-        try:
-            notes |= _repeat_notes(hand, X, y, first)
-        except Exception as exc:  # raised only now: say so where it counts
-            notes |= {e.name: f"loss_and_grads raised {type(exc).__name__} when called "
-                      f"again: {exc}" for e in report.entries if e.status == "fail"}
+        notes |= _repeat_notes(report, check, calls.judged)
     for entry in report.entries:
         if entry.name in notes:
             entry.fail(notes[entry.name])
-    if report.verdict == "fail":
-        found = diagnose_layers(hand, X, y, report, ref.intermediates, ref.grads)
-        for entry in report.entries:
-            if entry.name in found and entry.status == "fail":
-                entry.diagnosis = found[entry.name]
-    if plan is None or fd_error is not None:
-        report.references = ["autograd"]
-    if fd_error is not None:
-        report.entries.append(fd_error)
-    return report
+
+
+def _first_call_notes(report: GradReport, calls: _Calls, sides: _Sides,
+                      unlike: list[str]) -> dict[str, str]:
+    """The first call differs on ``unlike``: where autograd says it is the wrong one
+    (deltas compared where judged)."""
+    passed = {e.name for e in report.entries if e.status != "fail"}
+    first = sides.judge(None, calls.first.side(sides.rows))
+    return {e.name: FIRST_NOTE for e in first.entries
+            if e.name in unlike and e.name in passed and e.status == "fail"}
+
+
+def _repeat_notes(report: GradReport, check: GradientsCheck, judged: _Call) -> dict[str, str]:
+    """Notes for the entries that one more identical call changes (asked where the check
+    fails: is that call repeatable, or does it keep state?)."""
+    try:
+        again = _call(check.hand, check.X, check.y)
+    except Exception as exc:  # raised only now: say so where it counts
+        return {e.name: f"loss_and_grads raised {type(exc).__name__} when called "
+                        f"again: {exc}" for e in report.entries if e.status == "fail"}
+    return {name: REPEAT_NOTE for name in changed(judged.arrays(), again.arrays())}
+
+
+# ---------------------------------------------------------------------------------------
+# The two sides as judged, and the finite differences
+
+
+@dataclass
+class _Sides:
+    """The hand side and the twin's, and how ``judge`` reads them."""
+
+    hand: Side
+    ref: Side
+    dtype: str
+    device: str
+    autograd_dtype: str
+    n_samples: int
+    has_deltas: bool = False  # the model keeps its deltas: compare them
+    rows: np.ndarray | None = None  # the samples whose deltas are compared (None: all)
+    fd_plan: str | None = None  # the finite differences' plan, named when none ran
+
+    def leave_out_clamped(self, saturated: np.ndarray | None) -> None:
+        """Where torch's bce clamp is active, deltas follow the clamp or the derivative:
+        compare deltas on the other samples only."""
+        if saturated is None:
+            return
+        self.rows = ~saturated
+        for side in (self.hand, self.ref):
+            side.intermediates = {k: d[self.rows] for k, d in side.intermediates.items()}
+
+    def judge(self, fd_results: dict | None, hand: Side | None = None) -> GradReport:
+        method = self.fd_plan
+        if fd_results:
+            method = next(iter(fd_results.values())).method
+        walk_back = None
+        if self.has_deltas:
+            walk_back = [f"delta[{i}]" for i in reversed(range(len(self.ref.intermediates)))]
+        how = Judging(dtype=self.dtype, device=self.device, kind="param", layer_of=_layer_of,
+                      walk_back=walk_back, intermediate_kind="delta", fd_method=method,
+                      autograd_dtype=self.autograd_dtype, n_samples=self.n_samples,
+                      contract="autograd",
+                      ref_deviates=CLAMP_NOTE if self.rows is not None else "")
+        return judge(hand or self.hand, self.ref, fd_results, how)
+
+
+class _Differences:
+    """The finite differences of ``check_gradients``: planned (``fd_plan``), run, and run
+    again per tensor where autograd disagrees and they have none yet."""
+
+    def __init__(self, check: GradientsCheck, grads: dict, ref: Side, dtype: str):
+        self.check = check
+        self.grads = grads
+        self.dtype = dtype
+        usable = all(k in grads and np.shape(grads[k]) == g.shape for k, g in ref.grads.items())
+        self.plan = None
+        if check.fd is not None and usable:
+            self.plan = fd_plan.plan(check.fd, check.hand.params, len(check.X))
+        self.results, self.error = self._run(grads, self.plan)
+        self.joint = None
+        if self.results is not None:
+            self.joint = self.results.pop("*", None)
+
+    def _run(self, grads: dict, plan):
+        check = self.check
+        return fd_plan.differences(check.hand, check.X, check.y, grads, plan, check.fd_seed,
+                                   self.dtype)
+
+    def judged(self, sides: _Sides) -> GradReport:
+        """The report; where autograd fails a tensor that has no differences of its own
+        (a joint difference passed), they are run for it and the report judged again."""
+        report = sides.judge(self.results)
+        missing = [e.name for e in report.entries
+                   if e.kind == "param" and e.status == "fail" and self.results is not None
+                   and e.name in self.grads and e.name not in self.results]
+        if missing and self.error is None:  # where autograd disagrees, differences tell
+            more, self.error = self._run({k: self.grads[k] for k in missing}, "directions")
+            if more:
+                self.results = {**self.results, **more}
+                report = sides.judge(self.results)
+        return report
+
+
+def _add_notes(report: GradReport, differences: _Differences, sides: _Sides) -> None:
+    if differences.joint is not None:
+        report.notes.append(fd_plan.joint_note(differences.joint, differences.results,
+                                               len(differences.grads)))
+    if sides.rows is not None:
+        report.notes.append(f"deltas compared on the {int(sides.rows.sum())} of "
+                            f"{sides.n_samples} samples where torch's bce clamp is not active")
+
+
+def _diagnose_layers(report: GradReport, check: GradientsCheck, ref: Side) -> None:
+    """The slips a layered model's failing deltas show (``diagnose_layers``)."""
+    found = diagnose_layers(check.hand, check.X, check.y, report, ref.intermediates,
+                            ref.grads)
+    for entry in report.entries:
+        if entry.name in found and entry.status == "fail":
+            entry.diagnosis = found[entry.name]
 
 
 def assert_gradients_match(hand, X, y, *, allow_inconclusive=False, **kwargs) -> GradReport:

@@ -13,12 +13,16 @@ dout_k>``, evaluated in float64 on copies of the inputs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import torch
 
-from handgrad.compare.check.core import Side, judge, mark_repeats
+from handgrad.compare.check.case import layer_case
+from handgrad.compare.check.core import Judging, Side, judge
+from handgrad.compare.check.fd_options import check_fd_option
 from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
-from handgrad.compare.check.replay import layer_case
+from handgrad.compare.check.repeats import mark_repeats
 from handgrad.compare.check.report import GradReport, settle
 from handgrad.compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
 from handgrad.compare.check.validate import (
@@ -33,31 +37,64 @@ from handgrad.compare.check.validate import (
 from handgrad.compare.check.wide import Float32Only, as_float64, in_both, require_float64
 
 
-def _forward(forward, values):
-    result = forward(*values)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise TypeError("forward must return (out, cache), as CS231n layers do; got "
-                        f"{type(result).__name__}")
-    return as_outputs(result[0], "forward"), result[1]
+@dataclass
+class LayerCheck:
+    """One ``check_layer``: the code under test, its torch reference, the inputs and the
+    options (``fd`` already checked, ``device`` resolved)."""
+
+    forward: object
+    backward: object
+    inputs: dict
+    torch_fn: object = None
+    no_grad: tuple = ()
+    seed: int = 0
+    fd: str | None = "auto"
+    device: torch.device = torch.device("cpu")
+    kinks: object = None
+
+    @property
+    def grad_names(self) -> list[str]:
+        """The inputs whose gradient ``backward`` returns, in order."""
+        return [k for k in self.inputs if k not in self.no_grad]
+
+    @property
+    def dtype(self) -> str:
+        low = any(self.inputs[k].dtype == np.float32 for k in self.grad_names)
+        return "float32" if low else "float64"
+
+    def run_forward(self, inputs=None):
+        """``forward(*inputs)``, checked: ``(outputs as a tuple of arrays, cache)``."""
+        values = (self.inputs if inputs is None else inputs).values()
+        result = self.forward(*values)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError("forward must return (out, cache), as CS231n layers do; got "
+                            f"{type(result).__name__}")
+        return as_outputs(result[0], "forward"), result[1]
+
+    def run_backward(self, douts, cache) -> tuple[dict, tuple]:
+        """``backward(dout, cache)`` on copies of ``douts`` (a tuple when there are several
+        outputs): ``(the gradients as a dict, the copies given)``."""
+        given = tuple(d.copy() for d in douts)
+        grads = self.backward(given if len(douts) > 1 else given[0], cache)
+        return as_grad_dict(grads, self.grad_names, "backward"), given
 
 
 def _flat(arrays) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
 
 
-def _torch_reference(torch_fn, inputs, grad_names, outs, douts, dev, low: bool) -> Side:
-    """torch's VJP in float64; with ``low``, ``noise`` is its float32 rounding (measured)."""
-    ref = _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, torch.float64)
-    if low:
-        ref32 = _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, torch.float32)
-        ref.noise = {k: ref32.grads[k] - g for k, g in ref.grads.items()}
+def _torch_reference(check: LayerCheck, outs, douts) -> Side:
+    """torch's VJP in float64; for float32 inputs, ``noise`` is its float32 rounding."""
+    ref = _torch_run(check, outs, douts, torch.float64)
+    if check.dtype == "float32":
+        low = _torch_run(check, outs, douts, torch.float32)
+        ref.noise = {k: low.grads[k] - g for k, g in ref.grads.items()}
     return ref
 
 
-def _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, dtype) -> Side:
-    tensors = {k: to_tensor(v, dev, requires_grad=k in grad_names, dtype=dtype)
-               for k, v in inputs.items()}
-    result = torch_fn(*tensors.values())
+def _torch_outputs(check: LayerCheck, tensors: dict, outs) -> tuple:
+    """``torch_fn``'s outputs as a tuple, each checked against forward's."""
+    result = check.torch_fn(*tensors.values())
     t_outs = tuple(result) if isinstance(result, (tuple, list)) else (result,)
     if len(t_outs) != len(outs):
         raise ValueError(f"torch_fn returned {len(t_outs)} output(s); forward returned "
@@ -70,12 +107,21 @@ def _torch_run(torch_fn, inputs, grad_names, outs, douts, dev, dtype) -> Side:
             raise ValueError(f"torch_fn's output {i} has shape {tuple(t.shape)}; forward's "
                              f"has {o.shape}")
     check_requires_grad({str(i): t for i, t in enumerate(t_outs)}, "torch_fn's output")
-    douts_t = [torch.tensor(d, dtype=t.dtype, device=dev) for d, t in zip(douts, t_outs)]
-    grads = grads_of(list(t_outs), douts_t, {k: tensors[k] for k in grad_names})
+    return t_outs
+
+
+def _torch_run(check: LayerCheck, outs, douts, dtype) -> Side:
+    device = check.device
+    names = check.grad_names
+    tensors = {k: to_tensor(v, device, requires_grad=k in names, dtype=dtype)
+               for k, v in check.inputs.items()}
+    t_outs = _torch_outputs(check, tensors, outs)
+    douts_t = [torch.tensor(d, dtype=t.dtype, device=device) for d, t in zip(douts, t_outs)]
+    grads = grads_of(list(t_outs), douts_t, {k: tensors[k] for k in names})
     return Side(_flat(to_numpy(t) for t in t_outs), grads)
 
 
-def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0, fd="auto",
+def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0, fd="auto",  # noqa: PLR0913 (public door: keyword options as torch.autograd.gradcheck's)
                 device="cpu", kinks=None) -> GradReport:
     """Check ``backward`` against torch's vector-Jacobian product and finite differences.
 
@@ -107,83 +153,99 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
     if unknown:
         raise ValueError(f"no_grad names {unknown} are not in inputs {list(inputs)}")
     check_float_arrays(inputs, "inputs", skip=no_grad)
-    if fd not in (None, "auto", "coords", "directions"):
-        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
+    check_fd_option(fd)
     if torch_fn is None and fd is None:
         raise ValueError("nothing to compare with: give torch_fn, or leave fd on")
-    grad_names = [k for k in inputs if k not in no_grad]
-    dev = device_of(device)
-    run = (forward, backward, torch_fn, grad_names, seed, dev, kinks)
-    if any(inputs[k].dtype == np.float32 for k in grad_names):  # see compare.check.wide
-        report = in_both(lambda with_fd: _check_layer(*run, inputs, fd if with_fd or torch_fn
-                                                      is None else None),
-                         lambda: _float64_layer(*run, inputs, fd),
-                         "float64 copies of the inputs")
-    else:
-        report = _check_layer(*run, inputs, fd)
+    check = LayerCheck(forward, backward, inputs, torch_fn, no_grad, seed, fd,
+                       device_of(device), kinks)
+    report = _check_either(check)
     if report.case is not None:  # the settings as given (the float32 run may skip fd)
-        report.case.meta |= {"fd": fd, "no_grad": list(no_grad)}
+        report.case.meta["fd"] = fd
     return report
 
 
-def _float64_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, inputs, fd):
+def _check_either(check: LayerCheck) -> GradReport:
+    """The check in the inputs' dtype, and float32 also in float64 (compare.check.wide)."""
+    if check.dtype != "float32":
+        return _run_check(check)
+
+    def in_float32(with_fd: bool) -> GradReport:
+        keep_fd = with_fd or check.torch_fn is None
+        return _run_check(check if keep_fd else replace(check, fd=None))
+
+    return in_both(in_float32, lambda: _float64_check(check), "float64 copies of the inputs")
+
+
+def _float64_check(check: LayerCheck) -> GradReport:
     """The check on float64 copies of the inputs (``Float32Only`` if the layer cannot)."""
-    wide = {k: as_float64(v) for k, v in inputs.items()}
+    wide = replace(check, inputs={k: as_float64(v) for k, v in check.inputs.items()})
     try:
-        outs, cache = _forward(forward, wide.values())
-        grads = as_grad_dict(backward(tuple(np.zeros_like(o) for o in outs) if len(outs) > 1
-                                      else np.zeros_like(outs[0]), cache), grad_names,
-                             "backward")
+        outs, cache = wide.run_forward()
+        grads, _ = wide.run_backward(tuple(np.zeros_like(o) for o in outs), cache)
     except Exception as exc:
         raise Float32Only(f"forward or backward raised {type(exc).__name__} on float64 "
                           f"inputs: {exc}") from None
-    require_float64({k: v for k, v in grads.items() if k in grad_names}, "backward")
-    return _check_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, wide, fd)
+    require_float64({k: v for k, v in grads.items() if k in wide.grad_names}, "backward")
+    return _run_check(wide)
 
 
-def _check_layer(forward, backward, torch_fn, grad_names, seed, dev, kinks, inputs,
-                 fd) -> GradReport:
-    """``check_layer`` in the inputs' own dtype."""
-    before = snapshot(inputs)
-    outs, cache = _forward(forward, inputs.values())
-    rng = np.random.default_rng(seed)
-    douts = tuple(rng.standard_normal(o.shape).astype(o.dtype) for o in outs)
-    given = tuple(d.copy() for d in douts)  # backward must leave dout as it was
-    grads = as_grad_dict(backward(given if len(outs) > 1 else given[0], cache), grad_names,
-                         "backward")
-    check_unchanged(before, inputs, "inputs", "forward or backward")
-    check_unchanged(dict(enumerate(douts)), dict(enumerate(given)), "dout", "backward")
-    check_grad_shapes(grads, {k: inputs[k] for k in grad_names}, "backward", "input")
-    hand = Side(_flat(outs), {k: np.array(grads[k], copy=True) for k in grad_names})
-
-    dtype = "float32" if any(inputs[k].dtype == np.float32 for k in grad_names) else "float64"
-    ref = (_torch_reference(torch_fn, inputs, grad_names, outs, douts, dev, dtype == "float32")
-           if torch_fn is not None else None)
-    fd_results = None
-    if fd is not None:
-        copies = {k: np.array(v, dtype=np.float64) if k in grad_names else v
-                  for k, v in inputs.items()}
-        douts64 = [np.asarray(d, np.float64) for d in douts]
-
-        def projected() -> float:  # f = Σ_k <out_k, dout_k>
-            outs_now, _ = _forward(forward, copies.values())
-            return sum(float(np.sum(np.asarray(o, np.float64) * d))
-                       for o, d in zip(outs_now, douts64))
-
-        fd_results = perturb_in_place(
-            projected, {k: copies[k] for k in grad_names}, hand.grads, method=fd, seed=seed,
-            signature=None if kinks is None else lambda: signature_of(kinks, *copies.values()))
-    _, cache2 = _forward(forward, inputs.values())  # a second identical call
-    again = as_grad_dict(backward(tuple(d.copy() for d in douts) if len(outs) > 1
-                                  else douts[0].copy(), cache2), grad_names, "backward")
+def _run_check(check: LayerCheck) -> GradReport:
+    """``check_layer`` in the inputs' own dtype: the steps, in order."""
+    hand, outs, douts = _hand_side(check)
+    ref = None
+    if check.torch_fn is not None:
+        ref = _torch_reference(check, outs, douts)
+    fd_results = _finite_differences(check, hand, douts)
+    _, cache = check.run_forward()  # a second identical call
+    again, _ = check.run_backward(douts, cache)
     method = next(iter(fd_results.values())).method if fd_results else None
-    report = judge(hand, ref, fd_results, dtype=dtype,
-                   device=str(dev) if ref is not None else "cpu", kind="input",
-                   value_name="output", fd_method=method)
+    judging = Judging(dtype=check.dtype, device=str(check.device) if ref is not None else "cpu",
+                      kind="input", value_name="output", fd_method=method)
+    report = judge(hand, ref, fd_results, judging)
     mark_repeats(report, hand.grads, again)
     if not report.ok:  # kept for report.save, with the upstream gradient drawn
-        report.case = layer_case(inputs, douts, no_grad=(), seed=seed, fd=fd, device=dev)
+        report.case = layer_case(check, douts)
     return report
+
+
+def _hand_side(check: LayerCheck) -> tuple[Side, tuple, tuple]:
+    """The code under test, called once on a seeded random upstream gradient ``dout``
+    (never all ones): ``(hand side, outputs, douts)``, after checking that it left its
+    arguments alone and shaped its gradients."""
+    before = snapshot(check.inputs)
+    outs, cache = check.run_forward()
+    rng = np.random.default_rng(check.seed)
+    douts = tuple(rng.standard_normal(o.shape).astype(o.dtype) for o in outs)
+    grads, given = check.run_backward(douts, cache)
+    check_unchanged(before, check.inputs, "inputs", "forward or backward")
+    check_unchanged(dict(enumerate(douts)), dict(enumerate(given)), "dout", "backward")
+    names = check.grad_names
+    check_grad_shapes(grads, {k: check.inputs[k] for k in names}, "backward", "input")
+    hand = Side(_flat(outs), {k: np.array(grads[k], copy=True) for k in names})
+    return hand, outs, douts
+
+
+def _finite_differences(check: LayerCheck, hand: Side, douts) -> dict | None:
+    """Central differences of ``f = Σ_k <forward(inputs)_k, dout_k>`` on float64 copies of
+    the inputs (None: ``fd=None``)."""
+    if check.fd is None:
+        return None
+    names = check.grad_names
+    copies = {k: np.array(v, dtype=np.float64) if k in names else v
+              for k, v in check.inputs.items()}
+    douts64 = [np.asarray(d, np.float64) for d in douts]
+
+    def projected() -> float:  # f = Σ_k <out_k, dout_k>
+        outs_now, _ = check.run_forward(copies)
+        return sum(float(np.sum(np.asarray(o, np.float64) * d))
+                   for o, d in zip(outs_now, douts64))
+
+    signature = None
+    if check.kinks is not None:
+        def signature():
+            return signature_of(check.kinks, *copies.values())
+    return perturb_in_place(projected, {k: copies[k] for k in names}, hand.grads,
+                            signature=signature, method=check.fd, seed=check.seed)
 
 
 def assert_layer_match(forward, backward, inputs, torch_fn=None, *, allow_inconclusive=False,

@@ -18,13 +18,18 @@ of the order ``torch_loss`` returns them in).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import torch
 
-from handgrad.compare.check.core import Side, judge, mark_repeats
-from handgrad.compare.check.finite_diff import FD_STEP, perturb_in_place, signature_of
-from handgrad.compare.check.replay import model_case
+from handgrad.compare.check.case import model_case
+from handgrad.compare.check.core import Judging, Side, judge
+from handgrad.compare.check.fd_options import check_fd_option
+from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
+from handgrad.compare.check.repeats import mark_repeats
 from handgrad.compare.check.report import GradReport, settle
+from handgrad.compare.check.tolerances import fd_step
 from handgrad.compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
 from handgrad.compare.check.validate import (
     check_float_arrays,
@@ -43,7 +48,29 @@ from handgrad.compare.check.wide import (
     require_float64,
 )
 
-FD_STEP_FLOAT32 = 5e-3  # float32's optimal central-difference step, eps^(1/3) ~ 4.9e-3
+
+@dataclass
+class ModelCheck:
+    """One ``check_model``: the code under test, its torch reference, the batch and the
+    options (``fd`` already checked, ``device`` resolved)."""
+
+    params: dict
+    loss_and_grads: object
+    X: object
+    y: object
+    torch_loss: object = None
+    seed: int = 0
+    fd: str | None = "auto"
+    device: torch.device = torch.device("cpu")
+    kinks: object = None
+
+    @property
+    def dtype(self) -> str:
+        return _dtype_of(self.params)
+
+    def call(self):
+        """``loss_and_grads(X, y)``, checked: ``(loss, grads, intermediates)``."""
+        return _unpack(self.loss_and_grads(self.X, self.y), "loss_and_grads")
 
 
 def _unpack(result, what: str):
@@ -53,33 +80,39 @@ def _unpack(result, what: str):
                         f"got {type(result).__name__}"
                         + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
     loss, grads, *rest = result
-    inter = rest[0] if rest else {}
-    if not isinstance(grads, dict) or not isinstance(inter, dict):
+    intermediates = rest[0] if rest else {}
+    if not isinstance(grads, dict) or not isinstance(intermediates, dict):
         raise TypeError(f"{what}'s grads and intermediates must be dicts keyed by name, got "
-                        f"{type(grads).__name__} and {type(inter).__name__}")
+                        f"{type(grads).__name__} and {type(intermediates).__name__}")
     if np.size(loss) != 1:
         raise ValueError(f"{what}'s loss must be a scalar, got shape {np.shape(loss)}")
-    return float(np.ravel(loss)[0]), grads, inter
+    return float(np.ravel(loss)[0]), grads, intermediates
 
 
 def _dtype_of(params: dict) -> str:
     return "float32" if any(p.dtype == np.float32 for p in params.values()) else "float64"
 
 
-def _torch_reference(torch_loss, params, X, y, dev, low: bool) -> tuple[Side, list[str]]:
-    """autograd of ``torch_loss`` in float64; with ``low``, ``noise`` is its float32 rounding."""
-    ref, walk_back = _torch_run(torch_loss, params, X, y, dev, torch.float64)
-    if low:
-        ref32, _ = _torch_run(torch_loss, params, X, y, dev, torch.float32)
-        ref.noise = {k: ref32.grads[k] - g for k, g in ref.grads.items()}
-        ref.noise |= {k: ref32.intermediates[k] - g for k, g in ref.intermediates.items()}
+def _torch_reference(check: ModelCheck) -> tuple[Side, list[str]]:
+    """autograd of ``torch_loss`` in float64; for float32 params, ``noise`` is its float32
+    rounding (the same run in float32, measured)."""
+    ref, walk_back = _torch_run(check, torch.float64)
+    if check.dtype == "float32":
+        low, _ = _torch_run(check, torch.float32)
+        ref.noise = {k: low.grads[k] - g for k, g in ref.grads.items()}
+        ref.noise |= {k: low.intermediates[k] - g for k, g in ref.intermediates.items()}
     return ref, walk_back
 
 
-def _torch_run(torch_loss, params, X, y, dev, dtype) -> tuple[Side, list[str]]:
-    params_t = {k: to_tensor(v, dev, requires_grad=True, dtype=dtype) for k, v in params.items()}
-    out = torch_loss(params_t, to_tensor(X, dev, dtype=dtype), to_tensor(y, dev, dtype=dtype))
-    loss_t, inter_t = out if isinstance(out, tuple) and len(out) == 2 else (out, {})
+def _torch_outputs(check: ModelCheck, params_t: dict, dtype):
+    """``torch_loss``'s ``(loss, intermediates)``, each checked."""
+    device = check.device
+    out = check.torch_loss(params_t, to_tensor(check.X, device, dtype=dtype),
+                           to_tensor(check.y, device, dtype=dtype))
+    loss_t = out
+    inter_t = {}
+    if isinstance(out, tuple) and len(out) == 2:
+        loss_t, inter_t = out
     if not isinstance(loss_t, torch.Tensor) or loss_t.numel() != 1:
         shape = tuple(loss_t.shape) if isinstance(loss_t, torch.Tensor) else type(loss_t).__name__
         raise ValueError(f"torch_loss must return a scalar tensor (the loss) or (loss, dict "
@@ -88,15 +121,23 @@ def _torch_run(torch_loss, params, X, y, dev, dtype) -> tuple[Side, list[str]]:
                                                 for v in inter_t.values()):
         raise TypeError("torch_loss's intermediates must be a dict name -> tensor")
     check_requires_grad({"(the loss)": loss_t, **inter_t}, "torch_loss's")
-    wrt = {**{("p", k): v for k, v in params_t.items()},
-           **{("i", k): v for k, v in inter_t.items()}}
+    return loss_t, inter_t
+
+
+def _torch_run(check: ModelCheck, dtype) -> tuple[Side, list[str]]:
+    params_t = {k: to_tensor(v, check.device, requires_grad=True, dtype=dtype)
+                for k, v in check.params.items()}
+    loss_t, inter_t = _torch_outputs(check, params_t, dtype)
+    wrt = {("param", k): v for k, v in params_t.items()}
+    wrt |= {("intermediate", k): v for k, v in inter_t.items()}
     grads = grads_of(loss_t.reshape(()), None, wrt)
-    side = Side(to_numpy(loss_t).item(), {k: grads[("p", k)] for k in params_t},
-                {k: grads[("i", k)] for k in inter_t})
+    side = Side(to_numpy(loss_t).item(),
+                {k: grads[("param", k)] for k in params_t},
+                {k: grads[("intermediate", k)] for k in inter_t})
     return side, list(reversed(list(inter_t)))
 
 
-def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="auto",
+def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="auto",  # noqa: PLR0913 (public door: keyword options as torch.autograd.gradcheck's)
                 device="cpu", kinks=None) -> GradReport:
     """Check ``loss_and_grads``'s gradients against torch autograd and finite differences.
 
@@ -118,87 +159,118 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
         intermediate walking back from the loss (``report.first_bad`` names the first bad).
     """
     check_float_arrays(params, "params")
-    if fd not in (None, "auto", "coords", "directions"):
-        raise ValueError(f"fd must be 'auto', 'coords', 'directions' or None, got {fd!r}")
+    check_fd_option(fd)
     if torch_loss is None and fd is None:
         raise ValueError("nothing to compare with: give torch_loss, or leave fd on")
-    dev = device_of(device)
-    run = (loss_and_grads, y, torch_loss, seed, dev, kinks)
+    check = ModelCheck(params, loss_and_grads, X, y, torch_loss, seed, fd, device_of(device),
+                       kinks)
     with checked_alone(params, "params"):  # one thread at a time on these arrays
-        report = _check_either(params, X, run, fd, torch_loss)
+        report = _check_either(check)
     if not report.ok:  # kept for report.save
-        report.case = model_case(params, X, y, seed=seed, fd=fd, device=dev)
+        report.case = model_case(check)
     return report
 
 
-def _check_either(params, X, run, fd, torch_loss) -> GradReport:
+def _check_either(check: ModelCheck) -> GradReport:
     """The check in ``params``' dtype, and float32 also in float64 (compare.check.wide)."""
-    if _dtype_of(params) == "float32":
-        return in_both(lambda with_fd: _check_model(params, X, *run, fd if with_fd or
-                                                    torch_loss is None else None),
-                       lambda: _float64_model(params, X, *run, fd),
-                       "float64 copies of params")
-    return _check_model(params, X, *run, fd)
+    if check.dtype != "float32":
+        return _run_check(check)
+
+    def in_float32(with_fd: bool) -> GradReport:
+        keep_fd = with_fd or check.torch_loss is None
+        return _run_check(check if keep_fd else replace(check, fd=None))
+
+    return in_both(in_float32, lambda: _float64_check(check), "float64 copies of params")
 
 
-def _float64_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks, fd):
+def _float64_check(check: ModelCheck) -> GradReport:
     """The check with ``params``' arrays swapped for float64 copies (``Float32Only`` if the
     code cannot run so: it casts, or keeps its own references to the arrays)."""
-    X64 = as_float64(X)  # a float ndarray cast; anything else as given
-    with float64_params(params):
+    wide = replace(check, X=as_float64(check.X))  # a float ndarray cast; else as given
+    with float64_params(check.params):
         try:
-            grads = _unpack(loss_and_grads(X64, y), "loss_and_grads")[1]
+            grads = wide.call()[1]
         except Exception as exc:
             raise Float32Only(f"loss_and_grads raised {type(exc).__name__} with float64 "
                               f"params: {exc}") from None
         require_float64(grads, "loss_and_grads")
-        return _check_model(params, X64, loss_and_grads, y, torch_loss, seed, dev, kinks, fd)
+        return _run_check(wide)
 
 
-def _check_model(params, X, loss_and_grads, y, torch_loss, seed, dev, kinks,
-                 fd) -> GradReport:
-    """``check_model`` in ``params``' own dtype."""
-    before, data_before = snapshot(params), snapshot({"X": X, "y": y})
-    loss, grads, inter = _unpack(loss_and_grads(X, y), "loss_and_grads")
-    check_unchanged(before, params, "params", "loss_and_grads")
-    check_unchanged(data_before, {"X": X, "y": y}, "the data", "loss_and_grads")
-    check_names(grads, list(params), "loss_and_grads's grads", "params")
-    check_grad_shapes(grads, params, "loss_and_grads", "param")
-    hand = Side(loss, {k: np.array(grads[k], copy=True) for k in params},
-                {k: np.array(v, copy=True) for k, v in inter.items()})
-
-    ref, walk_back = None, None
-    if torch_loss is not None:
-        ref, walk_back = _torch_reference(torch_loss, params, X, y, dev,
-                                          _dtype_of(params) == "float32")
-        if inter or ref.intermediates:
-            check_names(inter, list(ref.intermediates), "loss_and_grads's intermediates",
-                        "torch_loss's intermediates")
-            check_grad_shapes(inter, ref.intermediates, "loss_and_grads", "intermediate")
-    fd_results = None
-    if fd is not None:
-        step = FD_STEP_FLOAT32 if _dtype_of(params) == "float32" else FD_STEP
-        fd_results = perturb_in_place(
-            lambda: _unpack(loss_and_grads(X, y), "loss_and_grads")[0], params, hand.grads,
-            method=fd, step=step, seed=seed,
-            signature=None if kinks is None else lambda: signature_of(kinks, X, y))
-    again = _unpack(loss_and_grads(X, y), "loss_and_grads")  # a second identical call
-    method = next(iter(fd_results.values())).method if fd_results else None
-    report = judge(hand, ref, fd_results, dtype=_dtype_of(params),
-                   device=str(dev) if ref is not None else "cpu", kind="param",
-                   walk_back=walk_back, fd_method=method,
-                   n_samples=np.shape(X)[0] if np.ndim(X) else None)
-    mark_repeats(report, {**hand.grads, **hand.intermediates}, {**again[1], **again[2]})
-    if fd_results and not any(np.any(r.fd) for r in fd_results.values()):
-        report.notes.append("the loss did not change when params were perturbed: does "
-                            "loss_and_grads read the very arrays of params (not copies)?")
-    if inter and ref is None:
-        report.notes.append(f"intermediates {list(inter)} not compared: they need torch_loss")
+def _run_check(check: ModelCheck) -> GradReport:
+    """``check_model`` in ``params``' own dtype: the steps, in order."""
+    hand = _hand_side(check)
+    ref, walk_back = _reference_side(check, hand)
+    fd_results = _finite_differences(check, hand)
+    _, again_grads, again_intermediates = check.call()  # a second identical call
+    report = judge(hand, ref, fd_results, _judging(check, ref, fd_results, walk_back))
+    mark_repeats(report, {**hand.grads, **hand.intermediates},
+                 {**again_grads, **again_intermediates})
+    _add_notes(report, check, hand, ref, fd_results)
     return report
 
 
-def assert_model_match(params, loss_and_grads, X, y, torch_loss=None, *, allow_inconclusive=False,
-                       **kwargs) -> GradReport:
+def _hand_side(check: ModelCheck) -> Side:
+    """The code under test, called once: its loss, gradients and intermediates, after
+    checking that it left its arguments alone and named and shaped its gradients."""
+    params = check.params
+    data = {"X": check.X, "y": check.y}
+    before = snapshot(params)
+    data_before = snapshot(data)
+    loss, grads, intermediates = check.call()
+    check_unchanged(before, params, "params", "loss_and_grads")
+    check_unchanged(data_before, data, "the data", "loss_and_grads")
+    check_names(grads, list(params), "loss_and_grads's grads", "params")
+    check_grad_shapes(grads, params, "loss_and_grads", "param")
+    return Side(loss, {k: np.array(grads[k], copy=True) for k in params},
+                {k: np.array(v, copy=True) for k, v in intermediates.items()})
+
+
+def _reference_side(check: ModelCheck, hand: Side) -> tuple[Side | None, list[str] | None]:
+    """torch's side and the intermediates' walk-back order (None without ``torch_loss``)."""
+    if check.torch_loss is None:
+        return None, None
+    ref, walk_back = _torch_reference(check)
+    if hand.intermediates or ref.intermediates:
+        check_names(hand.intermediates, list(ref.intermediates),
+                    "loss_and_grads's intermediates", "torch_loss's intermediates")
+        check_grad_shapes(hand.intermediates, ref.intermediates, "loss_and_grads",
+                          "intermediate")
+    return ref, walk_back
+
+
+def _finite_differences(check: ModelCheck, hand: Side) -> dict | None:
+    """Central differences of the loss, ``params`` perturbed in place (None: ``fd=None``)."""
+    if check.fd is None:
+        return None
+    kinks = check.kinks
+    signature = None
+    if kinks is not None:
+        def signature():
+            return signature_of(kinks, check.X, check.y)
+    return perturb_in_place(lambda: check.call()[0], check.params, hand.grads,
+                            signature=signature, method=check.fd,
+                            step=fd_step(check.dtype), seed=check.seed)
+
+
+def _judging(check: ModelCheck, ref, fd_results, walk_back) -> Judging:
+    method = next(iter(fd_results.values())).method if fd_results else None
+    return Judging(dtype=check.dtype, device=str(check.device) if ref is not None else "cpu",
+                   kind="param", walk_back=walk_back, fd_method=method,
+                   n_samples=np.shape(check.X)[0] if np.ndim(check.X) else None)
+
+
+def _add_notes(report: GradReport, check: ModelCheck, hand: Side, ref, fd_results) -> None:
+    if fd_results and not any(np.any(r.fd) for r in fd_results.values()):
+        report.notes.append("the loss did not change when params were perturbed: does "
+                            "loss_and_grads read the very arrays of params (not copies)?")
+    if hand.intermediates and ref is None:
+        report.notes.append(f"intermediates {list(hand.intermediates)} not compared: they "
+                            "need torch_loss")
+
+
+def assert_model_match(params, loss_and_grads, X, y, torch_loss=None, *,
+                       allow_inconclusive=False, **kwargs) -> GradReport:
     """``check_model`` for a pytest: raises AssertionError with the report table on
     ``"fail"`` and on ``"inconclusive"`` (``allow_inconclusive=True``: a warning instead)."""
     __tracebackhide__ = True

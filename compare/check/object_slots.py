@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from handgrad.compare.check.arguments import shown
 from handgrad.compare.check.object_calls import call_user
 
 LOOKED_FOR = (
@@ -200,6 +201,27 @@ def _returned_keys(probe, stable, returned) -> Slots | None:
                  where, lambda layer, got, name: got[name])
 
 
+def check_named(params, grads) -> None:
+    """Convention e's ``params``/``grads``, checked before any call: None, or a dict name ->
+    attribute name (``"fc.W"``) or callable ``layer -> array``; ``grads`` only with
+    ``params``, and with its names."""
+    if params is None:
+        if grads is not None:
+            raise TypeError("grads= names the gradients of params=: give params= too")
+        return
+    for what, spec in (("params", params), ("grads", grads)):
+        if spec is None:
+            continue
+        if not isinstance(spec, dict):
+            raise TypeError(f"{what} must be None or a dict name -> attribute name or "
+                            f"callable layer -> array, got {shown(spec)}")
+        for name, where in spec.items():
+            _locator(where, f"{what}[{name!r}]")
+    if grads is not None and set(grads) != set(params):
+        raise ValueError(f"grads must be a dict with the names of params {list(params)}, "
+                         f"got {list(grads)}")
+
+
 def named_slots(probe, params, grads, returned) -> Slots:
     """Convention e: ``params``/``grads`` map names to attribute names or callables."""
     if not isinstance(params, dict):
@@ -253,7 +275,7 @@ def _locator(spec, what: str) -> Callable:
     if callable(spec):
         return spec
     raise TypeError(f"{what} must be an attribute name or a callable layer -> array, got "
-                    f"{type(spec).__name__}")
+                    f"{shown(spec)}")
 
 
 def _reach(locate: Callable, probe, what: str):

@@ -32,6 +32,7 @@ import copy
 import numpy as np
 import torch
 
+from handgrad.compare.check import arguments
 from handgrad.compare.check.layer import check_layer
 from handgrad.compare.check.object_calls import (
     ObjectCallError,
@@ -46,11 +47,13 @@ from handgrad.compare.check.object_calls import (
 )
 from handgrad.compare.check.object_slots import (
     Slots,
+    check_named,
     find_slots,
     float_array_attributes,
     put,
 )
 from handgrad.compare.check.report import GradReport, settle
+from handgrad.compare.check.validate import check_float_arrays
 
 __all__ = ["ObjectCallError", "assert_object_match", "check_object"]
 
@@ -110,14 +113,21 @@ class _Plan:
         return tuple(values), self.input_names
 
     def objective(self, out):
-        """The output the hand gradient is the gradient of (``BACKWARD_TAKES``)."""
+        """The output the hand gradient is the gradient of (``BACKWARD_TAKES``), checked:
+        float arrays; for a loss object (backward takes no ``dout``), a finite scalar."""
+        loss = f"{FORWARD} (a loss, as its backward takes no dout)"
+        if self.takes != "dout" and isinstance(out, tuple):
+            raise ValueError(f"{loss} returned {len(out)} outputs; expected one loss")
+        if self.takes == "nothing":
+            arguments.loss_value(out, loss)
+        for i, part in enumerate(out if isinstance(out, tuple) else (out,)):
+            if not isinstance(part, np.ndarray) or part.dtype.kind != "f":
+                raise TypeError(f"{FORWARD} returned {arguments.shown(part)} as its output "
+                                f"{i}; expected a floating-point NumPy array (a loss: a float)")
         if self.takes == "dout":
             return out
-        if isinstance(out, tuple) or (self.takes == "nothing" and np.size(out) != 1):
-            raise ValueError(f"the layer's backward takes no upstream gradient, so forward "
-                             f"must return one scalar loss, got {np.shape(out)}: reduce in "
-                             "forward, or let backward take dout")
         value = np.mean(out) if self.takes == "inputs" else np.reshape(out, ())
+        arguments.loss_value(value, loss)
         return np.asarray(value, dtype=out.dtype)
 
     # -- check_layer's pure pair --------------------------------------------------------
@@ -136,6 +146,10 @@ class _Plan:
         part, returned = split_returned(self.run_backward(layer, dout, values))
         grads = (as_input_grads(input_part(layer, part), self.grad_inputs)
                  if self.grad_inputs else {})
+        for name, value in zip(self.input_names, values):
+            if name in grads:
+                grads[name] = arguments.gradient_value(grads[name], name, value, BACKWARD,
+                                                       "input")
         for name in self.slots.names:
             grads[name] = self.param_grad(layer, returned, name)
         if self.takes != "dout":  # the gradient of the scalar; check_layer's is dout times it
@@ -152,6 +166,9 @@ class _Plan:
         if grad is None:
             raise TypeError(f"the gradient of parameter {name!r} is None after backward "
                             f"({self.slots.convention})")
+        held = self.slots.where[name](layer)
+        grad = arguments.gradient_value(grad, name, held, f"{BACKWARD} "
+                                        f"({self.slots.convention})")
         return np.array(grad, copy=True)
 
     def torch_side(self, torch_fn):
@@ -168,9 +185,15 @@ class _Plan:
         return reference
 
     def kinks_side(self, kinks):
-        """``kinks(p, *inputs)`` as check_layer calls it."""
+        """``kinks(p, *inputs)`` as check_layer calls it, its output checked: the shapes
+        of the first call (at the inputs as given) wherever it is called."""
         n = len(self.input_names)
-        return lambda *values: kinks(dict(zip(self.slots.names, values[n:])), *values[:n])
+
+        def signs(*values):
+            p = dict(zip(self.slots.names, values[n:]))
+            call = spelled("kinks", ["p", *self.input_names], (p, *values[:n]), {})
+            return call_user(kinks, "kinks", call, p, *values[:n])
+        return arguments.checked_kinks(signs)
 
 
 def _probe(plan: _Plan, inputs: dict, no_grad: tuple, params, grads) -> list[str]:
@@ -191,21 +214,16 @@ def _probe(plan: _Plan, inputs: dict, no_grad: tuple, params, grads) -> list[str
     return [k for k in takers if k not in plan.grad_inputs]
 
 
-def _as_inputs(inputs) -> dict:
-    if isinstance(inputs, np.ndarray):
-        return {"x": inputs}
-    if not isinstance(inputs, dict) or not inputs:
-        raise TypeError(f"inputs must be a non-empty dict name -> ndarray (in the order "
-                        f"forward takes them), or one ndarray; got {type(inputs).__name__}")
-    return dict(inputs)
-
-
 def _as_kwargs(kwargs, what: str) -> dict:
     if kwargs is None:
         return {}
     if not isinstance(kwargs, dict):
-        raise TypeError(f"{what} must be a dict of keyword arguments, got "
-                        f"{type(kwargs).__name__}")
+        raise TypeError(f"{what} must be None or a dict of keyword arguments, got "
+                        f"{arguments.shown(kwargs)}")
+    wrong = [k for k in kwargs if not isinstance(k, str)]
+    if wrong:
+        raise TypeError(f"{what}'s keys must be argument names (strings), got "
+                        f"{arguments.shown(wrong[0])}")
     return dict(kwargs)
 
 
@@ -247,7 +265,9 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
     Args:
         layer: an object with ``forward`` and ``backward`` methods; never called nor
             changed: every call runs on a fresh deep copy.
-        inputs: dict name -> ndarray in the order ``forward`` takes them (one ndarray: ``x``).
+        inputs: dict name -> array-like in the order ``forward`` takes them, a tuple or
+            list of array-likes (named after ``forward``'s parameters), or one ndarray
+            (``x``); lists and numbers become the arrays ``np.asarray`` makes.
         torch_fn: ``torch_fn(p, *input_tensors) -> tensor(s)``, the same output in torch,
             ``p`` a dict name -> float64 tensor of the parameters; None for finite
             differences alone.
@@ -264,20 +284,35 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
         ``"param"``), and the output.
 
     Raises:
-        ObjectCallError: the layer's forward or backward, or torch_fn, raised; the message
-            names which and the call, the original exception is ``__cause__``.
+        TypeError, ValueError: an argument is refused before any call (the message names
+            it, what came and what is accepted: ``compare.check.arguments``), or the layer
+            returned what cannot be judged (a loss that is not a finite scalar, a gradient
+            of the wrong kind or shape, kinks of another shape).
+        ObjectCallError: the layer's forward or backward, or torch_fn or kinks, raised; the
+            message names which and the call, the original exception is ``__cause__``.
     """
-    inputs = _as_inputs(inputs)
-    no_grad = (no_grad,) if isinstance(no_grad, str) else tuple(no_grad)
-    no_grad += tuple(k for k, v in inputs.items() if isinstance(v, np.ndarray)
-                     and v.dtype.kind in "iub" and k not in no_grad)
-    plan = _Plan(_pristine(layer), inputs, _as_kwargs(forward_kwargs, "forward_kwargs"),
-                 _as_kwargs(backward_kwargs, "backward_kwargs"))
+    inputs = arguments.inputs(inputs, getattr(layer, "forward", None))
+    arguments.optional_callable(torch_fn, "torch_fn", "torch_fn(p, *input_tensors) -> tensor(s)")
+    check_named(params, grads)
+    forward_kwargs = _as_kwargs(forward_kwargs, "forward_kwargs")
+    backward_kwargs = _as_kwargs(backward_kwargs, "backward_kwargs")
+    no_grad = arguments.no_grad(no_grad, list(inputs))
+    no_grad += tuple(k for k, v in inputs.items() if v.dtype.kind in "iub" and k not in no_grad)
+    check_float_arrays(inputs, "inputs", skip=no_grad)
+    seed = arguments.seed(seed)
+    fd = arguments.fd(fd)
+    arguments.device(device)
+    arguments.optional_callable(kinks, "kinks", "kinks(p, *inputs) -> array(s)")
+    plan = _Plan(_pristine(layer), inputs, forward_kwargs, backward_kwargs)
     constants = _probe(plan, inputs, no_grad, params, grads)
-    report = check_layer(plan.forward, plan.backward, {**inputs, **_initial_params(plan, inputs)},
+    values = {**inputs, **_initial_params(plan, inputs)}
+    signs = None if kinks is None else plan.kinks_side(kinks)
+    if signs is not None:
+        signs(*values.values())  # at the inputs as given: the shapes every call must keep
+    report = check_layer(plan.forward, plan.backward, values,
                          None if torch_fn is None else plan.torch_side(torch_fn),
                          no_grad=no_grad + tuple(constants), seed=seed, fd=fd, device=device,
-                         kinks=None if kinks is None else plan.kinks_side(kinks))
+                         kinks=signs)
     _describe(report, plan, constants)
     return report
 

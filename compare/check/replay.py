@@ -1,191 +1,155 @@
-"""A check, saved and rerun: ``report.save(path)``, ``load_case(path)``, ``replay(path)``.
+"""A saved check, rerun: ``replay(path)`` -> ``(new report, saved case)``.
 
-Every door records what it checked in ``report.case``: which door, the arrays (the
-parameters, the batch, a layer's inputs and the upstream gradient ``dout`` it drew) and the
-settings (seeds, ``fd``, ``device``). ``report.save(path)`` writes two files, no pickle:
+``report.save(path)`` (``compare.check.case_files``) writes what a door checked; ``replay``
+loads it and calls the same door again on the same arrays with the same settings, the
+user's code imported again by the names the case recorded (``compare.check.case``):
 
-    <path>.npz    the arrays (``numpy.savez``; loaded with ``allow_pickle=False``)
-    <path>.json   the door, the settings, the model's spec and class, the verdict and the
-                  table, every entry's figures, the tolerances and their reasons, the
-                  versions of Python, NumPy, torch and handgrad
+* ``check_gradients``: the model's class, rebuilt from its spec (``handmade.MLP`` and
+  subclasses importable by name with the same constructor), its parameters loaded;
+* ``check_model``: ``loss_and_grads``, ``torch_loss`` and ``kinks``, and the ``params``
+  dict that ``loss_and_grads`` reads (a module-level dict, or an attribute of the object
+  whose method it is), its arrays overwritten in place with the saved ones;
+* ``check_layer``: ``forward``, ``backward``, ``torch_fn`` and ``kinks``, on the saved
+  inputs (the upstream gradient is drawn again from the saved seed);
+* ``check_object``: the layer's class is recorded, not the object: the rerun says so.
 
-``replay(path)`` reruns a ``check_gradients`` case whose model is a handmade class that
-can be rebuilt from its spec (``handmade.MLP`` and subclasses importable by name with the
-same constructor). A ``check_model`` or ``check_layer`` case checks the user's own
-functions, which are not saved: ``load_case(path)`` gives its arrays and settings to rerun
-it in Python (``case.arrays["X"]``, ``case.params``, ``case.meta["seed"]``).
+Modules are imported from the current folder first (as ``python -m`` does). A case whose
+code cannot be imported says which module it needs, or why it cannot be (a lambda, a
+function defined inside another, a script run as ``__main__``).
+
+A door joins by adding its rerun to ``RERUN``: a function ``Case -> GradReport``.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import os
-import platform
-import sys
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
-from handgrad.bookkeeping.atomic import atomic_path, write_json_atomic
-from handgrad.compare.check.tolerances import AUTOGRAD, FINITE_DIFF
+from handgrad.compare.check.case import Case, import_code, importable
+from handgrad.compare.check.case_files import load_case, save
+from handgrad.compare.check.gradcheck import check_gradients
+from handgrad.compare.check.layer import check_layer
+from handgrad.compare.check.model import check_model
+from handgrad.compare.check.report import GradReport
 
-FORMAT = 1  # the layout of the two files; bumped when it changes
-PARAM = "param:"  # array names of parameters; "input:" for a layer's inputs, "dout:i"
-
-
-@dataclass
-class Case:
-    """What a door checked: ``door``, the arrays by name, and JSON-ready settings."""
-
-    door: str  # "check_gradients", "check_model" or "check_layer"
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-    report: dict = field(default_factory=dict)  # the saved verdict, table and entries
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        """The parameters by their own names (``check_gradients``, ``check_model``)."""
-        return {k[len(PARAM):]: v for k, v in self.arrays.items() if k.startswith(PARAM)}
-
-    @property
-    def inputs(self) -> dict[str, np.ndarray]:
-        """A layer's inputs by name, in the order ``forward`` takes them."""
-        return {k[6:]: v for k, v in self.arrays.items() if k.startswith("input:")}
-
-
-def _copy(value):
-    return np.array(value, copy=True)
-
-
-def gradients_case(hand, X, y, *, device, fd, fd_seed, torch_model) -> Case:
-    meta = {"device": str(device), "fd": fd, "fd_seed": fd_seed,
-            "class": f"{type(hand).__module__}:{type(hand).__qualname__}",
-            "torch_model": None if torch_model is None else type(torch_model).__qualname__}
-    for name in ("sizes", "activations", "loss", "reduction"):
-        if hasattr(hand, name):
-            meta[name] = np.ravel(getattr(hand, name)).tolist()
-    arrays = {"X": _copy(X), "y": _copy(y)} | {PARAM + k: _copy(v)
-                                                for k, v in hand.params.items()}
-    return Case("check_gradients", arrays, meta)
-
-
-def model_case(params, X, y, *, seed, fd, device) -> Case:
-    arrays = {"X": _copy(X), "y": _copy(y)} | {PARAM + k: _copy(v) for k, v in params.items()}
-    return Case("check_model", arrays, {"seed": seed, "fd": fd, "device": str(device)})
-
-
-def layer_case(inputs, douts, *, no_grad, seed, fd, device) -> Case:
-    arrays = ({f"input:{k}": _copy(v) for k, v in inputs.items()}
-              | {f"dout:{i}": _copy(d) for i, d in enumerate(douts)})
-    return Case("check_layer", arrays, {"seed": seed, "fd": fd, "device": str(device),
-                                        "no_grad": list(no_grad)})
-
-
-def _versions() -> dict:
-    import torch
-    try:
-        from importlib.metadata import version
-        handgrad = version("handgrad")
-    except Exception:  # not installed: running from a checkout
-        handgrad = None
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "torch": torch.__version__, "handgrad": handgrad}
-
-
-def save(report, path) -> tuple[Path, Path]:
-    """Write ``report`` and its case as ``<path>.npz`` and ``<path>.json``; both paths."""
-    case = report.case
-    if case is None and report.ok:
-        raise ValueError("this check passed: a passing check keeps no copy of its arrays, so "
-                         "there is nothing to save or replay")
-    if case is None:
-        raise ValueError("this report has no case to save (it was not made by check_gradients, "
-                         "check_model or check_layer)")
-    base = Path(os.fspath(path))
-    if base.suffix in (".npz", ".json"):
-        base = base.with_suffix("")
-    if base.is_dir():
-        raise IsADirectoryError(f"path {str(base)!r} is a folder: give a file name "
-                                "(the two files get .npz and .json)")
-    base.parent.mkdir(parents=True, exist_ok=True)
-    npz, meta = base.with_suffix(".npz"), base.with_suffix(".json")
-    with atomic_path(npz) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **case.arrays)
-    tolerances = {f"{ref} {dtype}": asdict(tol) for ref, table in
-                  (("autograd", AUTOGRAD), ("finite differences", FINITE_DIFF))
-                  for dtype, tol in table.items()}
-    write_json_atomic(meta, {
-        "format": FORMAT, "door": case.door, "settings": case.meta, "arrays": npz.name,
-        "verdict": report.verdict, "table": str(report), "dtype": report.dtype,
-        "entries": report.records(),  # NaN/Inf written as null (write_json_atomic)
-        "tolerances": tolerances, "versions": _versions()})
-    return npz, meta
-
-
-def load_case(path) -> Case:
-    """The ``Case`` saved at ``path`` (either file's name, or the name without suffix)."""
-    base = Path(os.fspath(path))
-    if base.suffix in (".npz", ".json"):
-        base = base.with_suffix("")
-    npz, meta = base.with_suffix(".npz"), base.with_suffix(".json")
-    for p in (meta, npz):
-        if not p.is_file():
-            raise FileNotFoundError(f"no saved check at {str(p)!r} (report.save writes "
-                                    "<path>.npz and <path>.json)")
-    try:
-        record = json.loads(meta.read_text())
-        door, settings = record["door"], record["settings"]
-    except (ValueError, KeyError) as exc:
-        raise ValueError(f"{str(meta)!r} is not a saved handgrad check: {exc}") from None
-    try:
-        with np.load(npz, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:
-        raise ValueError(f"{str(npz)!r} cannot be read as the arrays of a saved check: "
-                         f"{exc}") from None
-    return Case(door, arrays, settings, record)
+__all__ = ["RERUN", "Case", "load_case", "rebuild_model", "replay", "rerun", "save"]
 
 
 def rebuild_model(case: Case):
     """The handmade model of a ``check_gradients`` case, its parameters loaded.
 
-    Raises ``ValueError`` saying why when the case checks other code (rerun it in Python)."""
+    Raises ``ValueError`` saying why when it cannot be rebuilt."""
     if case.door != "check_gradients":
-        raise ValueError(f"this case checks your own code with {case.door}, which a saved "
-                         "file cannot hold: rerun it in Python with compare.load_case(path)")
+        raise ValueError(f"this case checks your own code with {case.door}, not a handmade "
+                         "model: rerun it with handgrad verify --replay, or rerun it in "
+                         "Python with handgrad.load_case(path)")
     meta = case.meta
     module, _, qualname = meta.get("class", "").partition(":")
     if module == "__main__":
         raise ValueError(f"the model's class {qualname!r} was defined in a script (__main__), "
                          "which cannot be imported again: move it into a module, or rerun "
-                         "the check in Python with compare.load_case(path)")
-    if os.getcwd() not in sys.path:  # as `python -m` does: a module in the current folder
-        sys.path.insert(0, os.getcwd())
+                         "the check in Python with handgrad.load_case(path)")
     try:
-        cls = importlib.import_module(module)
-        for part in qualname.split("."):
-            cls = getattr(cls, part)
+        cls = import_code(meta.get("class", ""), "the model's class")
         model = cls(meta["sizes"], meta["activations"], meta["loss"][0],
                     reduction=meta.get("reduction", ["mean"])[0],
                     dtype=case.params[next(iter(case.params))].dtype)
     except Exception as exc:
         raise ValueError(f"cannot rebuild the model {meta.get('class')!r} from its spec "
                          f"({type(exc).__name__}: {exc}): rerun it in Python with "
-                         "handgrad.compare.load_case(path)") from None
+                         "handgrad.load_case(path)") from None
     for key, value in case.params.items():
         model.params[key][...] = value
     return model
 
 
-def replay(path):
-    """Rerun a saved ``check_gradients`` case: ``(new report, saved case)``."""
-    from handgrad.compare.check.gradcheck import check_gradients
-
-    case = load_case(path)
+def _rerun_gradients(case: Case) -> GradReport:
     model = rebuild_model(case)
     meta = case.meta
-    report = check_gradients(model, case.arrays["X"], case.arrays["y"], device=meta["device"],
-                             fd=meta["fd"], fd_seed=meta["fd_seed"])
-    return report, case
+    return check_gradients(model, case.arrays["X"], case.arrays["y"], device=meta["device"],
+                           fd=meta["fd"], fd_seed=meta["fd_seed"])
+
+
+def _code(case: Case, name: str):
+    """The function the case recorded as ``name`` (None where none was given)."""
+    code = case.meta.get("code")
+    if code is None:
+        raise ValueError(f"this {case.door} case was saved without the names of its code "
+                         "(an older handgrad): rerun it in Python with "
+                         "handgrad.load_case(path)")
+    return importable(code.get(name), name)
+
+
+def _saved_params(case: Case) -> dict:
+    """The ``params`` dict that the case's ``loss_and_grads`` reads, its arrays set to the
+    saved ones in place (views of them stay views)."""
+    where = case.meta.get("params_at")
+    if where is None:
+        raise ValueError("check_model's params cannot be found again: keep params in a "
+                         "module-level dict of the module that defines loss_and_grads (or "
+                         "as an attribute of the module-level object whose method it is)")
+    params = import_code(where, "params")
+    saved = case.params
+    if not isinstance(params, dict) or set(params) != set(saved):
+        raise ValueError(f"params ({where}) no longer has the saved names {sorted(saved)}")
+    for key, value in saved.items():
+        if np.shape(params[key]) != value.shape:
+            raise ValueError(f"params[{key!r}] ({where}) has shape {np.shape(params[key])}; "
+                             f"the saved one has {value.shape}")
+        params[key][...] = value
+    return params
+
+
+def _rerun_model(case: Case) -> GradReport:
+    loss_and_grads = _code(case, "loss_and_grads")
+    torch_loss = _code(case, "torch_loss")
+    kinks = _code(case, "kinks")
+    params = _saved_params(case)
+    meta = case.meta
+    return check_model(params, loss_and_grads, case.arrays["X"], case.arrays["y"], torch_loss,
+                       seed=meta["seed"], fd=meta["fd"], device=meta["device"], kinks=kinks)
+
+
+def _rerun_layer(case: Case) -> GradReport:
+    forward = _code(case, "forward")
+    backward = _code(case, "backward")
+    torch_fn = _code(case, "torch_fn")
+    kinks = _code(case, "kinks")
+    meta = case.meta
+    return check_layer(forward, backward, case.inputs, torch_fn, no_grad=meta["no_grad"],
+                       seed=meta["seed"], fd=meta["fd"], device=meta["device"], kinks=kinks)
+
+
+def _rerun_object(case: Case) -> GradReport:
+    """A ``check_object`` case keeps the layer's inputs and its class's name, not the object
+    (its constructor's arguments and state are the user's): it cannot be rebuilt here."""
+    record = case.meta.get("class") or {"name": "?", "why": ""}
+    raise ValueError(f"this case checks a {record['name']} object with check_object: its "
+                     "arrays are saved, the object is not (its constructor's arguments and "
+                     "state are yours), so it cannot be rebuilt here: build it again and "
+                     "rerun check_object in Python on handgrad.load_case(path).inputs")
+
+
+RERUN: dict[str, Callable[[Case], GradReport]] = {
+    "check_gradients": _rerun_gradients,
+    "check_model": _rerun_model,
+    "check_layer": _rerun_layer,
+    "check_object": _rerun_object,
+}
+
+
+def rerun(case: Case) -> GradReport:
+    """The door of ``case`` run again on its arrays and settings."""
+    door = RERUN.get(case.door)
+    if door is None:
+        raise ValueError(f"a {case.door} case cannot be rerun by this version of handgrad "
+                         f"(it reruns {', '.join(RERUN)}): rerun it in Python with "
+                         "handgrad.load_case(path)")
+    return door(case)
+
+
+def replay(path) -> tuple[GradReport, Case]:
+    """Rerun the check saved at ``path``: ``(new report, saved case)``."""
+    case = load_case(path)
+    return rerun(case), case

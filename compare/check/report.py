@@ -14,7 +14,9 @@ import html
 import warnings
 from dataclasses import asdict, dataclass, field
 
-REFERENCE_NAMES = {"autograd": "torch autograd", "fd": "finite differences"}
+from handgrad.compare.check import case_files
+from handgrad.compare.check.case import Case
+from handgrad.compare.check.references import COLUMNS, REFERENCE_NAMES, cell
 
 
 @dataclass
@@ -73,7 +75,7 @@ class GradReport:
     references: list[str] = field(default_factory=lambda: ["autograd", "fd"])
     notes: list[str] = field(default_factory=list)
     float64: GradReport | None = None  # float32 code: its check in float64 (compare.check.wide)
-    case: object = None  # what was checked (compare.check.replay.Case), for save()
+    case: Case | None = None  # what was checked, kept for save() (compare.check.case)
 
     @property
     def verdict(self) -> str:
@@ -125,10 +127,9 @@ class GradReport:
 
     def save(self, path):
         """Write this check as ``<path>.npz`` (arrays) and ``<path>.json`` (settings, table,
-        figures, tolerances, versions), no pickle; returns both paths. Rerun a saved
-        ``check_gradients`` with ``handgrad verify --replay <path>`` (``compare.check.replay``)."""
-        from handgrad.compare.check.replay import save
-        return save(self, path)
+        figures, tolerances, versions), no pickle; returns both paths. Rerun it with
+        ``handgrad verify --replay <path>`` (``compare.check.replay``)."""
+        return case_files.save(self, path)
 
     def describe_references(self) -> str:
         refs = [REFERENCE_NAMES[r] + (f" ({self.fd_method})" if r == "fd" and self.fd_method
@@ -138,54 +139,52 @@ class GradReport:
         return ", ".join(refs) if refs else "none"
 
     def __str__(self) -> str:
-        def fmt(x):
-            return "-" if x is None else f"{x:.1e}"
         word = {"pass": "PASSED", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}
         head = (f"gradient check {word[self.verdict]} "
                 f"(dtype {self.dtype}, device {self.device}; references: "
                 f"{self.describe_references()})")
-        lines = [head, f"{'':18}{'autograd rel':>13}{'max elem':>10}{'fd rel':>10}"
-                       f"{'max elem':>10}{'kinks':>6}  ok"]
+        columns = "".join(f"{column.header:>{column.width}}" for column in COLUMNS)
+        lines = [head, f"{'':18}{columns}  ok"]
         for e in self.entries:
-            lines.append(f"{e.name:18}{fmt(e.autograd_rel_err):>13}"
-                         f"{fmt(e.autograd_max_elem_err):>10}{fmt(e.fd_rel_err):>10}"
-                         f"{fmt(e.fd_max_elem_err):>10}{e.fd_kinks:>6}  "
-                         f"{_STATUS[e.status]}{'  ' + e.note if e.note else ''}")
+            cells = "".join(f"{cell(e, column):>{column.width}}" for column in COLUMNS)
+            note = "  " + e.note if e.note else ""
+            lines.append(f"{e.name:18}{cells}  {_STATUS[e.status]}{note}")
         lines += [f"inconclusive, {e.name}: {e.reason}" for e in self.entries
                   if e.status == "inconclusive"]
         lines += [f"diagnosis, {e.name}: {e.diagnosis}" for e in self.entries if e.diagnosis]
         lines += self.notes
         if self.verdict == "fail":
-            bad = self.first_bad_layer
-            where = ("" if not any(e.kind == "delta" for e in self.entries) else
-                     "; every layer's delta agrees" if bad is None else
-                     f"; walking back from the output, the first layer whose delta disagrees: "
-                     f"layers.{bad}")
-            if any(e.kind == "intermediate" for e in self.entries):
-                where += f"; first bad intermediate walking back from the loss: {self.first_bad}"
-            lines.append(f"gradients that disagree: {self.failures or 'none'}{where}")
+            lines.append(self._where_it_fails())
         return "\n".join(lines)
+
+    def _where_it_fails(self) -> str:
+        """The last line of a failing table: the failures, and where walking back finds them."""
+        bad = self.first_bad_layer
+        where = ""
+        if any(e.kind == "delta" for e in self.entries):
+            where = ("; every layer's delta agrees" if bad is None else
+                     "; walking back from the output, the first layer whose delta "
+                     f"disagrees: layers.{bad}")
+        if any(e.kind == "intermediate" for e in self.entries):
+            where += f"; first bad intermediate walking back from the loss: {self.first_bad}"
+        return f"gradients that disagree: {self.failures or 'none'}{where}"
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         """The table as HTML, for a notebook: failing rows red, inconclusive ones amber,
         each row's status as a word (``FAIL``, ``?``, ``ok``) as well as a colour."""
-        def fmt(x):
-            return "-" if x is None else f"{x:.1e}"
         colour = {"fail": "#fdd", "inconclusive": "#ffe8b3", "pass": ""}
         head = html.escape(str(self).split("\n", 1)[0])
-        cells = ("entry", "autograd rel", "max elem", "fd rel", "max elem", "kinks", "status",
-                 "note")
-        rows = [f"<tr>{''.join(f'<th>{c}</th>' for c in cells)}</tr>"]
+        headers = ("entry", *(column.header for column in COLUMNS), "status", "note")
+        rows = [f"<tr>{''.join(f'<th>{h}</th>' for h in headers)}</tr>"]
         for e in self.entries:
             style = f' style="background:{colour[e.status]}"' if colour[e.status] else ""
             note = "; ".join(x for x in (e.note, e.reason, e.diagnosis) if x)
-            values = (e.name, fmt(e.autograd_rel_err), fmt(e.autograd_max_elem_err),
-                      fmt(e.fd_rel_err), fmt(e.fd_max_elem_err), str(e.fd_kinks),
-                      _STATUS[e.status], note)
-            rows.append(f'<tr class="handgrad-{e.status}"{style}>'
-                        + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>")
+            values = (e.name, *(cell(e, column) for column in COLUMNS), _STATUS[e.status],
+                      note)
+            cells = "".join(f"<td>{html.escape(v)}</td>" for v in values)
+            rows.append(f'<tr class="handgrad-{e.status}"{style}>{cells}</tr>')
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (f"<div><p><b>{head}</b></p><table>{''.join(rows)}</table>"
                 + (f"<ul>{notes}</ul>" if notes else "") + "</div>")

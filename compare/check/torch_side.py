@@ -19,23 +19,23 @@ def device_of(device) -> torch.device:
     On CUDA, TF32 is turned off so that float32 matmuls are float32 (the comparison's
     premise); the reference itself runs in float64.
     """
-    dev = resolve_device(device)
-    if dev.type == "cuda":
+    resolved = resolve_device(device)
+    if resolved.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    return dev
+    return resolved
 
 
-def to_tensor(value, dev: torch.device, requires_grad: bool = False, dtype=torch.float64):
+def to_tensor(value, device: torch.device, requires_grad: bool = False, dtype=torch.float64):
     """A float array as a ``dtype`` tensor (a leaf), an integer array as int64; else as is."""
     if isinstance(value, np.ndarray) or np.isscalar(value):
         arr = np.asarray(value)
         if arr.dtype.kind == "f":
-            t = torch.tensor(arr, dtype=dtype, device=dev)
-            return t.requires_grad_(requires_grad)
+            tensor = torch.tensor(arr, dtype=dtype, device=device)
+            return tensor.requires_grad_(requires_grad)
         if arr.dtype.kind in "iub":
             return torch.tensor(arr, dtype=torch.bool if arr.dtype.kind == "b" else torch.int64,
-                                device=dev)
+                                device=device)
     return value
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from handgrad.compare.check.core import Side
+from handgrad.compare.check.tolerances import TERM_BOUND_FACTOR
 from handgrad.compare.spec import Spec
 from handgrad.compare.transfer import dtype_name, hand_to_torch, to_numpy64
 from handgrad.handmade.losses import get_loss, prepare_labels
@@ -41,7 +42,8 @@ def twin_for(hand, torch_model, device) -> torch.nn.Module:
     gradients are zeroed by each ``loss_and_grads``): building one costs an initialization
     of every weight, a tenth of a large model's check."""
     if torch_model is None:
-        key, kept = (Spec.of(hand), str(device)), getattr(_BUILT, "twins", None)
+        key = (Spec.of(hand), str(device))
+        kept = getattr(_BUILT, "twins", None)
         if kept is None:
             kept = _BUILT.twins = {}
         if key not in kept:
@@ -50,9 +52,10 @@ def twin_for(hand, torch_model, device) -> torch.nn.Module:
                 kept.pop(next(iter(kept)))
             kept[key] = twin
         return kept[key]
-    differ = [f"{f} {getattr(hand, f)!r} vs the twin's {getattr(torch_model, f)!r}"
-              for f in SPEC_FIELDS if hasattr(hand, f) and hasattr(torch_model, f)
-              and list(np.ravel(getattr(hand, f))) != list(np.ravel(getattr(torch_model, f)))]
+    differ = [f"{name} {getattr(hand, name)!r} vs the twin's {getattr(torch_model, name)!r}"
+              for name in SPEC_FIELDS
+              if hasattr(hand, name) and hasattr(torch_model, name)
+              and list(np.ravel(getattr(hand, name))) != list(np.ravel(getattr(torch_model, name)))]
     if differ:
         raise ValueError("torch_model is not the model's twin: " + "; ".join(differ))
     return torch_model
@@ -123,8 +126,9 @@ def term_bounds(hand, ref: Side, dtype: str = "float64") -> dict[str, np.ndarray
     float64 each is within ``γ_m = m eps / (1 - m eps)`` of the exact sum *relative to the
     sum of the terms' magnitudes* ``|δ_l|ᵀ|A_{l-1}|`` (Higham, Accuracy and Stability, §3.1).
     A gradient that cancels to zero (a bias at an optimum, or before a normalization) is
-    thus judged against the size of its terms, not against itself. Twice γ_m covers the
-    rounding already inside δ. Needs ``hand.intermediates`` (``A_prev`` per layer).
+    thus judged against the size of its terms, not against itself. ``TERM_BOUND_FACTOR``
+    (twice) γ_m covers the rounding already inside δ.
+    Needs ``hand.intermediates`` (``A_prev`` per layer).
     ``dtype``: the precision of the hand computation (a float32 model's sums round at
     float32's eps, whatever the reference's precision).
     """
@@ -132,13 +136,15 @@ def term_bounds(hand, ref: Side, dtype: str = "float64") -> dict[str, np.ndarray
         layers = hand.intermediates
     except Exception:  # not a layered handmade-shaped model: no bound
         return {}
-    bounds, eps = {}, float(np.finfo(dtype).eps)
+    bounds = {}
+    eps = float(np.finfo(dtype).eps)
     for i, record in enumerate(layers):
         delta = ref.intermediates.get(f"delta[{i}]")
         if delta is None or np.ndim(record.A_prev) != 2:
             continue
-        m, magnitude = delta.shape[0], np.abs(delta)
-        gamma = 2 * m * eps / (1 - m * eps)
+        m = delta.shape[0]
+        magnitude = np.abs(delta)
+        gamma = TERM_BOUND_FACTOR * m * eps / (1 - m * eps)
         bounds[f"layers.{i}.weight"] = gamma * (magnitude.T @ np.abs(record.A_prev))
         bounds[f"layers.{i}.bias"] = gamma * magnitude.sum(axis=0)
     return bounds

@@ -44,7 +44,8 @@ def check_names(got: dict, expected, what: str, against: str) -> None:
 def check_grad_shapes(grads: dict, arrays: dict, what: str, of: str) -> None:
     """Each gradient must have its array's shape; a transposed one is named as such."""
     for name, target in arrays.items():
-        shape, want = np.shape(grads[name]), np.shape(target)
+        shape = np.shape(grads[name])
+        want = np.shape(target)
         if shape == want:
             continue
         hint = ": transposed?" if shape == want[::-1] and len(want) == 2 else ""
@@ -110,7 +111,8 @@ def checked_alone(obj, what: str):
     """Mark ``obj`` (a dict whose arrays a check perturbs in place) as being checked by this
     thread; RuntimeError at once when another thread is checking it (its finite
     differences would read this thread's perturbations, and the reverse)."""
-    me, key = threading.get_ident(), id(obj)
+    me = threading.get_ident()
+    key = id(obj)
     with _CHECKING_LOCK:
         owner = _CHECKING.get(key)
         if owner is not None and owner != me:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from handgrad.compare.check.references import relative_errors
 from handgrad.compare.check.report import Entry, GradReport
 
 ONLY_FLOAT32 = ("this code runs only in float32 ({why}): a mistake smaller than float32's "
@@ -67,7 +68,7 @@ def merge(report: GradReport, wide: GradReport, how: str) -> None:
         if other is None:
             continue
         if other.status == "fail":
-            entry.fail(f"fails in float64 too ({_errors(other)}): a mistake, not float32 "
+            entry.fail(f"fails in float64 too ({relative_errors(other)}): a mistake, not float32 "
                        "rounding" + (f"; {other.note}" if other.note else ""))
             entry.diagnosis = entry.diagnosis or other.diagnosis
         elif entry.status == "fail" and other.status == "pass":
@@ -84,13 +85,6 @@ def merge(report: GradReport, wide: GradReport, how: str) -> None:
     report.notes.append(f"checked in float64 too, on {how}: {wide.verdict}"
                         + ("" if wide.verdict == "pass" else
                            f" ({', '.join(e.name for e in wide.entries if not e.ok)})"))
-
-
-def _errors(entry: Entry) -> str:
-    parts = [f"{label} {value:.1e}" for label, value in
-             (("autograd", entry.autograd_rel_err), ("finite differences", entry.fd_rel_err))
-             if value is not None]
-    return "relative error " + ", ".join(parts) if parts else "no reference agrees"
 
 
 def as_float64(value):
@@ -122,16 +116,22 @@ def float64_params(params: dict):
         params.update(originals)
 
 
+def float64_copy(model):
+    """A deep copy of a handmade-style ``model`` whose ``params`` are float64 (its loss then
+    runs in float64); a plain ``dtype`` attribute follows (a property follows ``params``)."""
+    clone = copy.deepcopy(model)
+    for key, value in clone.params.items():
+        clone.params[key] = np.array(value, dtype=np.float64)
+    if hasattr(clone, "dtype"):
+        with contextlib.suppress(AttributeError):
+            clone.dtype = np.dtype(np.float64)
+    return clone
+
+
 def float64_hand(hand):
-    """A copy of a handmade-style model with float64 ``params`` (``Float32Only`` if none
-    can be made: the model cannot be copied)."""
+    """``float64_copy(hand)``, or ``Float32Only`` saying why none can be made."""
     try:
-        clone = copy.deepcopy(hand)
-        for key, value in clone.params.items():
-            clone.params[key] = np.array(value, dtype=np.float64)
-        if hasattr(clone, "dtype"):  # a plain attribute (a property follows params)
-            with contextlib.suppress(AttributeError):
-                clone.dtype = np.dtype(np.float64)
+        clone = float64_copy(hand)
     except Exception as exc:
         raise Float32Only(f"a float64 copy of the model failed: {type(exc).__name__}: "
                           f"{exc}") from None

@@ -2,7 +2,8 @@
 
     handgrad verify [--json FILE] [--device auto|cpu|cuda|cuda:N] [--dtype both|float64|float32]
                     [--quiet]
-    handgrad verify --replay PATH     rerun a check saved with report.save(PATH)
+    handgrad verify --replay PATH     rerun a check saved with report.save(PATH): any
+                                      door's, its code imported from the current folder
 
 Checks every config of ``compare.check.suite.default_configs()`` with ``check_gradients``
 and prints, per (config, dtype, device), the worst normwise relative error of the hand
@@ -59,23 +60,21 @@ def _line(r) -> str:
 
 def resolve_devices(device: str) -> list[str]:
     """``auto`` -> cpu plus every CUDA device present; otherwise the one device, checked."""
-    from handgrad.torch_ref import cuda_devices, resolve_device
+    from handgrad.compare.cli.devices import resolve_cli_device
+    from handgrad.torch_ref import cuda_devices
     if device == "auto":
         return ["cpu", *cuda_devices()]
-    resolve_device(device)  # ValueError with the reason if it cannot be used
+    resolve_cli_device(device)  # ValueError naming --device if it cannot be used
     return [device]
 
 
 def replay(path: str) -> int:
     """Rerun a saved check; 0 when it passes now, 1 otherwise (2: it cannot be rerun)."""
-    from handgrad.compare.check.replay import load_case, rebuild_model, replay
+    from handgrad.compare.check.replay import load_case, rerun
 
     case = load_case(path)  # FileNotFoundError / ValueError naming the file: exit 2
     saved = case.report.get("verdict", "?")
-    if case.door != "check_gradients":
-        print(case.report.get("table", ""))
-        rebuild_model(case)  # raises with the way to rerun it in Python
-    report, _ = replay(path)
+    report = rerun(case)  # ValueError saying which code it needs: exit 2
     print(f"saved verdict: {saved} ({case.report.get('versions', {})})\nrerun now:\n{report}")
     return 0 if report.ok else 1
 
@@ -96,8 +95,9 @@ def run(args) -> int:
         if not args.quiet:
             print(_line(r), flush=True)  # seen as it comes, also through a pipe
     try:
-        print(f"{'config':46} {'dtype':8} {'device':7} {'autograd':>9} {'fin.diff':>9} "
-              f"{'kinks':>5}  result", flush=True)
+        if not args.quiet:  # the rows' header: --quiet prints no rows
+            print(f"{'config':46} {'dtype':8} {'device':7} {'autograd':>9} {'fin.diff':>9} "
+                  f"{'kinks':>5}  result", flush=True)
         results = suite.run_matrix(configs, dtypes, devices, on_result=on_result)
     except KeyboardInterrupt:
         total = len(configs) * len(dtypes) * len(devices)

@@ -1,8 +1,11 @@
-"""docs/layer-objects.md runs as written: every python block is executed as it stands.
+"""The "Layer objects" section of docs/verify-your-own-code.md runs as written.
 
-Each block is a complete script (imports included) that ends in ``assert_object_match``.
-A planted slip in an example makes that example raise ``CheckFailed`` naming the entry, so
-an example that stopped checking anything could not pass here unnoticed.
+Each of its code blocks is a complete script (imports included) that ends in
+``assert_object_match``, and is executed as it stands. They are fenced ```` ```py ````, the
+page's pytest files ```` ```python ```` (those are run by ``tests/docs/test_verify_doc.py``);
+both render as Python. A planted slip in an example makes that example raise
+``CheckFailed`` naming the entry, so an example that stopped checking anything could not
+pass here unnoticed.
 """
 
 import ast
@@ -13,8 +16,9 @@ import pytest
 
 from handgrad.compare.check.report import CheckFailed
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "layer-objects.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+DOC = Path(__file__).resolve().parents[2] / "docs" / "verify-your-own-code.md"
+SECTION = re.search(r"\n## Layer objects\n(.*?)(?=\n## )", DOC.read_text(), flags=re.S)
+BLOCKS = re.findall(r"```py\n(.*?)```", SECTION[1] if SECTION else "", flags=re.S)
 NAMES = ["a-dict-attributes", "b-nnfs", "c-get-parameters", "d-parallel-lists", "e-named",
          "loss"]
 
@@ -24,8 +28,9 @@ def run_block(source: str, name: str) -> None:
     exec(compile(source, f"{DOC.name}[{name}]", "exec"), {"__name__": "__main__"})
 
 
-def test_the_page_has_one_example_per_convention_and_a_loss():
-    assert len(BLOCKS) == len(NAMES), f"{len(BLOCKS)} python blocks; expected {NAMES}"
+def test_the_section_has_one_example_per_convention_and_a_loss():
+    assert SECTION, f"no '## Layer objects' section in {DOC.name}"
+    assert len(BLOCKS) == len(NAMES), f"{len(BLOCKS)} ```py blocks; expected {NAMES}"
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=NAMES)

@@ -10,7 +10,6 @@ the float32-only check itself (``_check`` / ``_check_model``), run on the same c
 from __future__ import annotations
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from handgrad import handmade
@@ -41,7 +40,7 @@ def test_the_slip_hides_under_float32_rounding_and_fails_in_float64():
     model = ForgotTheRegLoss([5, 7, 3], ["tanh", "identity"], "cross_entropy",
                              dtype=np.float32, seed=1)
     X, y = _data(np.float32)
-    alone = gradcheck._check(model, X, y, None, "cpu", "auto", 0)  # float32 only
+    alone = gradcheck._run_check(gradcheck.GradientsCheck(model, X, y))  # float32 only
     assert alone.entry("layers.0.weight").status == "pass", alone  # the blind spot
     report = check_gradients(model, X, y)
     entry = report.entry("layers.0.weight")
@@ -90,8 +89,7 @@ def test_check_model_swaps_in_float64_arrays_and_puts_the_originals_back():
     originals = dict(params)
     X, y = _data(np.float32)
     loss = _user_net(params, slip=SLIP)
-    alone = model_door._check_model(params, X, loss, y, _torch_loss, 0, torch.device("cpu"),
-                                    None, "auto")
+    alone = model_door._run_check(model_door.ModelCheck(params, loss, X, y, _torch_loss))
     assert alone.entry("W").status == "pass", alone  # invisible in float32
     report = check_model(params, loss, X, y, _torch_loss)
     assert report.entry("W").status == "fail" and "float64 too" in report.entry("W").note
