@@ -38,11 +38,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from handgrad.compare.check import fd_plan
+from handgrad.bookkeeping.errors import check_finite_params
+from handgrad.compare.check import arguments, fd_plan
 from handgrad.compare.check.case import gradients_case
 from handgrad.compare.check.core import Judging, Side, judge
 from handgrad.compare.check.diagnose import diagnose_layers
-from handgrad.compare.check.fd_options import check_fd_option
 from handgrad.compare.check.repeats import REPEAT_NOTE, changed
 from handgrad.compare.check.report import Entry, GradReport, settle
 from handgrad.compare.check.tolerances import FIRST_CALL_SCREEN
@@ -65,7 +65,6 @@ from handgrad.compare.check.wide import (
     require_float64,
 )
 from handgrad.compare.transfer import dtype_name
-from handgrad.handmade.mlp import check_finite_params
 
 FIRST_NOTE = ("autograd disagrees with the first call (a fresh model, the batch in reversed "
               "order), not with a later one: state set up by the first call?")
@@ -126,7 +125,11 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
     Returns:
         a ``GradReport`` (``.verdict``, ``.ok``, ``.failures``, ``.first_bad_layer``, ...).
     """
-    check_fd_option(fd)
+    X = arguments.batch(X, "X")
+    y = arguments.batch(y, "y")
+    arguments.device(device)
+    fd = arguments.fd(fd)
+    fd_seed = arguments.seed(fd_seed, "fd_seed")
     check = GradientsCheck(hand, X, y, torch_model, device, fd, fd_seed)
     lock = getattr(hand, "lock", None)  # a handmade model: other threads' passes wait;
     with lock if hasattr(lock, "__enter__") else checked_alone(  # else: one check at a time
@@ -178,6 +181,8 @@ def _run_check(check: GradientsCheck) -> GradReport:
     device = str(next(twin.parameters()).device)
     try:
         calls = _calls(check.hand, check.X, check.y)
+    except arguments.Unjudgeable:  # a value no reference can judge: said, not reported
+        raise
     except Exception as exc:  # a broken backward is a finding, not a crash
         return _broken(GradReport(dtype=dtype, device=device), ref.grads,
                        f"loss_and_grads raised {type(exc).__name__}: {exc}")
@@ -251,8 +256,10 @@ class _Calls:
 
 def _call(hand, X, y) -> _Call:
     loss, grads = hand.loss_and_grads(X, y)
+    loss = arguments.loss_value(loss, "loss_and_grads")
     if not isinstance(grads, dict):
         raise TypeError(f"grads must be a dict keyed like params, got {type(grads).__name__}")
+    grads = {k: arguments.gradient_value(g, k, None, "loss_and_grads") for k, g in grads.items()}
     deltas = getattr(hand, "deltas", None)
     if deltas is not None:
         deltas = {f"delta[{i}]": np.array(d, copy=True)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from handgrad.compare.check import arguments
 from handgrad.compare.check.case import layer_case
 from handgrad.compare.check.core import Judging, Side, judge
-from handgrad.compare.check.fd_options import check_fd_option
 from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
 from handgrad.compare.check.repeats import mark_repeats
 from handgrad.compare.check.report import GradReport, settle
@@ -76,7 +76,11 @@ class LayerCheck:
         outputs): ``(the gradients as a dict, the copies given)``."""
         given = tuple(d.copy() for d in douts)
         grads = self.backward(given if len(douts) > 1 else given[0], cache)
-        return as_grad_dict(grads, self.grad_names, "backward"), given
+        grads = as_grad_dict(grads, self.grad_names, "backward")
+        grads = {name: arguments.gradient_value(grad, name, self.inputs[name], "backward",
+                                                "input")
+                 for name, grad in grads.items()}
+        return grads, given
 
 
 def _flat(arrays) -> np.ndarray:
@@ -145,15 +149,16 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
     Returns:
         a ``GradReport`` with one entry per input (kind ``"input"``) and the output.
     """
-    if not isinstance(inputs, dict) or not inputs:
-        raise TypeError(f"inputs must be a non-empty dict name -> ndarray, got "
-                        f"{type(inputs).__name__}")
-    no_grad = (no_grad,) if isinstance(no_grad, str) else tuple(no_grad)
-    unknown = [k for k in no_grad if k not in inputs]
-    if unknown:
-        raise ValueError(f"no_grad names {unknown} are not in inputs {list(inputs)}")
+    arguments.required_callable(forward, "forward", "forward(*inputs) -> (out, cache)")
+    arguments.required_callable(backward, "backward", "backward(dout, cache) -> grads")
+    inputs = arguments.inputs(inputs, forward)
+    no_grad = arguments.no_grad(no_grad, list(inputs))
     check_float_arrays(inputs, "inputs", skip=no_grad)
-    check_fd_option(fd)
+    arguments.optional_callable(torch_fn, "torch_fn", "torch_fn(*tensors) -> tensor(s)")
+    seed = arguments.seed(seed)
+    fd = arguments.fd(fd)
+    arguments.device(device)
+    arguments.optional_callable(kinks, "kinks", "kinks(*inputs) -> array(s)")
     if torch_fn is None and fd is None:
         raise ValueError("nothing to compare with: give torch_fn, or leave fd on")
     check = LayerCheck(forward, backward, inputs, torch_fn, no_grad, seed, fd,
@@ -242,8 +247,10 @@ def _finite_differences(check: LayerCheck, hand: Side, douts) -> dict | None:
 
     signature = None
     if check.kinks is not None:
+        kinks = arguments.checked_kinks(check.kinks)  # not stored: the case names the user's
+
         def signature():
-            return signature_of(check.kinks, *copies.values())
+            return signature_of(kinks, *copies.values())
     return perturb_in_place(projected, {k: copies[k] for k in names}, hand.grads,
                             signature=signature, method=check.fd, seed=check.seed)
 

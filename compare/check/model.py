@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from handgrad.compare.check import arguments
 from handgrad.compare.check.case import model_case
 from handgrad.compare.check.core import Judging, Side, judge
-from handgrad.compare.check.fd_options import check_fd_option
 from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
 from handgrad.compare.check.repeats import mark_repeats
 from handgrad.compare.check.report import GradReport, settle
@@ -84,9 +84,7 @@ def _unpack(result, what: str):
     if not isinstance(grads, dict) or not isinstance(intermediates, dict):
         raise TypeError(f"{what}'s grads and intermediates must be dicts keyed by name, got "
                         f"{type(grads).__name__} and {type(intermediates).__name__}")
-    if np.size(loss) != 1:
-        raise ValueError(f"{what}'s loss must be a scalar, got shape {np.shape(loss)}")
-    return float(np.ravel(loss)[0]), grads, intermediates
+    return arguments.loss_value(loss, what), grads, intermediates
 
 
 def _dtype_of(params: dict) -> str:
@@ -113,6 +111,7 @@ def _torch_outputs(check: ModelCheck, params_t: dict, dtype):
     inter_t = {}
     if isinstance(out, tuple) and len(out) == 2:
         loss_t, inter_t = out
+    arguments.loss_tensor(loss_t, "torch_loss")
     if not isinstance(loss_t, torch.Tensor) or loss_t.numel() != 1:
         shape = tuple(loss_t.shape) if isinstance(loss_t, torch.Tensor) else type(loss_t).__name__
         raise ValueError(f"torch_loss must return a scalar tensor (the loss) or (loss, dict "
@@ -159,7 +158,14 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
         intermediate walking back from the loss (``report.first_bad`` names the first bad).
     """
     check_float_arrays(params, "params")
-    check_fd_option(fd)
+    arguments.required_callable(loss_and_grads, "loss_and_grads", "(X, y) -> (loss, grads)")
+    X = arguments.batch(X, "X")
+    y = arguments.batch(y, "y")
+    arguments.optional_callable(torch_loss, "torch_loss", "(params_t, X_t, y_t) -> loss")
+    seed = arguments.seed(seed)
+    fd = arguments.fd(fd)
+    arguments.device(device)
+    arguments.optional_callable(kinks, "kinks", "kinks(X, y) -> array(s)")
     if torch_loss is None and fd is None:
         raise ValueError("nothing to compare with: give torch_loss, or leave fd on")
     check = ModelCheck(params, loss_and_grads, X, y, torch_loss, seed, fd, device_of(device),
@@ -221,7 +227,8 @@ def _hand_side(check: ModelCheck) -> Side:
     check_unchanged(before, params, "params", "loss_and_grads")
     check_unchanged(data_before, data, "the data", "loss_and_grads")
     check_names(grads, list(params), "loss_and_grads's grads", "params")
-    check_grad_shapes(grads, params, "loss_and_grads", "param")
+    grads = {k: arguments.gradient_value(grads[k], k, params[k], "loss_and_grads")
+             for k in params}
     return Side(loss, {k: np.array(grads[k], copy=True) for k in params},
                 {k: np.array(v, copy=True) for k, v in intermediates.items()})
 
@@ -243,9 +250,10 @@ def _finite_differences(check: ModelCheck, hand: Side) -> dict | None:
     """Central differences of the loss, ``params`` perturbed in place (None: ``fd=None``)."""
     if check.fd is None:
         return None
-    kinks = check.kinks
     signature = None
-    if kinks is not None:
+    if check.kinks is not None:
+        kinks = arguments.checked_kinks(check.kinks)  # not stored: the case names the user's
+
         def signature():
             return signature_of(kinks, check.X, check.y)
     return perturb_in_place(lambda: check.call()[0], check.params, hand.grads,

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from handgrad.compare.check import arguments
+from handgrad.compare.check.case import object_case
 from handgrad.compare.check.layer import check_layer
 from handgrad.compare.check.object_calls import (
     ObjectCallError,
@@ -314,6 +315,8 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
                          no_grad=no_grad + tuple(constants), seed=seed, fd=fd, device=device,
                          kinks=signs)
     _describe(report, plan, constants)
+    if report.case is not None:  # saved as the object's case, not as the wrappers'
+        report.case = object_case(layer, report.case)
     return report
 
 

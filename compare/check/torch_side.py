@@ -11,18 +11,21 @@ import numpy as np
 import torch
 
 from handgrad.torch_ref import resolve_device
+from handgrad.torch_ref.device import disable_tf32
 
 
 def device_of(device) -> torch.device:
     """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as a torch device; a clear error without CUDA.
 
-    On CUDA, TF32 is turned off so that float32 matmuls are float32 (the comparison's
-    premise); the reference itself runs in float64.
+    On CUDA, this turns torch's two global TF32 flags off for the process
+    (``torch_ref.device.disable_tf32``), so that float32 matmuls are float32 (the
+    comparison's premise; the reference itself runs in float64). They stay off: a caller
+    who wants them back keeps ``torch_ref.device.tf32_flags()`` from before and passes it
+    to ``restore_tf32``, or runs the check inside ``with tf32_off():``.
     """
     resolved = resolve_device(device)
     if resolved.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        disable_tf32()
     return resolved
 
 

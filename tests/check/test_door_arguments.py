@@ -30,26 +30,6 @@ Y = RNG.standard_normal((5, 2))
 RAGGED = [[1.0, 2.0, 3.0], [4.0, 5.0]]  # rows of different lengths: no one array
 
 RIGHT = object()  # the user's code returns its own, right value
-NOT_HOOKED = pytest.mark.xfail(strict=True, reason="hooked in after the judge refactor")
-# the rows whose door does not validate yet (check_object's all pass): remove an id once
-# its door calls compare.check.arguments
-NOT_YET = {
-    "layer-seed=-1", "layer-seed=1.5", "layer-seed='0'", "layer-seed=True", "layer-device=3",
-    "layer-kinks-not-callable", "layer-kinks-returning-None", "layer-kinks-returning-a-string",
-    "layer-kinks-changing-shape", "layer-torch_fn-not-callable", "layer-inputs-empty",
-    "layer-inputs-ragged", "layer-no_grad=3", "layer-no_grad-an-index", "layer-grad-a-string",
-    "model-seed=-1", "model-seed=1.5", "model-seed='0'", "model-seed=True", "model-device=3",
-    "model-kinks-not-callable", "model-kinks-returning-None", "model-kinks-returning-a-string",
-    "model-kinks-changing-shape", "model-torch_loss-not-callable",
-    "model-torch_loss-returning-None", "model-torch_loss-returning-an-ndarray",
-    "model-X-a-string", "model-X-None", "model-X-ragged", "model-X-nan", "model-y-None",
-    "model-y-a-string", "model-y-ragged", "model-loss-None", "model-loss-a-string",
-    "model-loss-nan", "model-loss-inf", "model-grad-a-string",
-    "gradients-fd_seed=-1", "gradients-fd_seed=1.5", "gradients-fd_seed='0'",
-    "gradients-fd_seed=True", "gradients-device=3", "gradients-X-ragged", "gradients-y-ragged",
-    "gradients-loss-None", "gradients-loss-a-string", "gradients-loss-not-a-scalar",
-    "gradients-loss-nan", "gradients-loss-inf", "gradients-grad-a-string",
-}
 
 
 # -----------------------------------------------------------------------------------------
@@ -189,11 +169,8 @@ def shape_changing():
 
 def row(door: str, name: str, error, words: str, **changes):
     """One mistaken call: ``changes`` to the correct call, the error, and the word (an
-    argument's or a call's name) its message must hold; rows in ``NOT_YET`` are strict
-    xfails."""
-    ident = f"{door}-{name}"
-    marks = NOT_HOOKED if ident in NOT_YET else ()
-    return pytest.param(door, changes, error, words, id=ident, marks=marks)
+    argument's or a call's name) its message must hold."""
+    return pytest.param(door, changes, error, words, id=f"{door}-{name}")
 
 
 def seed_rows(door: str, argument: str) -> list:

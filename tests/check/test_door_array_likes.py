@@ -18,7 +18,6 @@ from handgrad import handmade
 from handgrad.compare.check import arguments
 from handgrad.compare.check.gradcheck import check_gradients
 from tests.check.test_door_arguments import (
-    NOT_HOOKED,
     RAGGED,
     Dense,
     W,
@@ -32,7 +31,6 @@ from tests.check.test_door_arguments import (
 )
 
 
-@NOT_HOOKED
 def test_check_gradients_with_X_as_a_list_passes_a_correct_model():
     """The twin read a list as float32 and the handmade model as float64: a false alarm
     (the loss "differs" by float32's rounding)."""
@@ -41,7 +39,6 @@ def test_check_gradients_with_X_as_a_list_passes_a_correct_model():
     assert report.verdict == "pass", report
 
 
-@NOT_HOOKED
 def test_check_model_hands_torch_loss_float64_tensors_for_a_list_X():
     seen = {}
 
@@ -57,7 +54,6 @@ def test_check_model_hands_torch_loss_float64_tensors_for_a_list_X():
         assert seen[name].dtype == torch.float64, (name, seen[name].dtype)
 
 
-@NOT_HOOKED
 def test_check_layer_takes_inputs_as_lists():
     report = call_layer(inputs={"x": X.tolist(), "W": W.tolist()})
     assert report.verdict == "pass", report

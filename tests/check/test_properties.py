@@ -55,7 +55,6 @@ def test_hand_gradient_always_matches_autograd(problem):
     report = check_gradients(model, X, y, fd=None)  # autograd: the sharp reference
     if report.verdict == "inconclusive":  # only where there is nothing to compare:
         assert all(e.reason == AT_OPTIMUM for e in report.entries if e.reason), report
-        model.reuse_grads = False
         grads = model.loss_and_grads(X, y)[1]  # the whole gradient is zero to rounding
         assert max(float(np.max(np.abs(g))) for g in grads.values()) < 1e-12, report
         return
@@ -65,7 +64,6 @@ def test_hand_gradient_always_matches_autograd(problem):
 @given(problems(), st.data())
 def test_a_perturbed_gradient_is_always_caught(problem, data):
     model, X, y = problem
-    model.reuse_grads = False
     _, grads = model.loss_and_grads(X, y)
     largest = max(float(np.max(np.abs(g))) for g in grads.values())
     assume(largest > 0 and np.isfinite(largest))  # a model whose gradient is exactly 0

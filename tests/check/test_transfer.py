@@ -191,9 +191,6 @@ def test_resolve_unknown_device_raises(device):
 @pytest.mark.parametrize("device", DEVICES)
 def test_resolve_known_device(device):
     assert torch_ref.resolve_device(device) == torch.device(device)
-    if device == "cuda":
-        assert torch.backends.cuda.matmul.allow_tf32 is False
-        assert torch.backends.cudnn.allow_tf32 is False
 
 
 # --- build_twins and Spec ---------------------------------------------------------------------
