@@ -15,7 +15,8 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "conf.py", "**/.ipynb_checkpoints"]
+# notebooks/student/: the student notebooks, offered as downloads, not rendered as pages
+exclude_patterns = ["_build", "conf.py", "**/.ipynb_checkpoints", "notebooks/student"]
 
 # Markdown: $...$ and $$...$$ as the derivations write them; headings get anchors so that
 # links like layout.md#some-heading resolve.

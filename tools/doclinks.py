@@ -14,6 +14,9 @@ the text's code must be in the line's code, so a text that appears only in a com
 a docstring fails. A name-only link points at the definition's first line. A test link is
 valid when the test file defines that test function. Every display formula (``$$ ... $$``)
 must be followed, before the next formula or heading, by one code link and one test link.
+A formula of a known slip (its links name the bug gallery's test, tests/teach/test_bugs.py)
+must link its code into the gallery (compare/teach/bugs.py), where the slip is written,
+never only to the correct code.
 
     python -m tools.doclinks            check docs/derivations, exit 1 on a broken link
     python -m tools.doclinks --fix      move each code link's #L to where its text runs now,
@@ -33,6 +36,8 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+GALLERY_CODE = "compare/teach/bugs.py"  # the slips, each written as its tutorial wrote it
+GALLERY_TEST = "teach/test_bugs.py"  # the test that the judge catches them
 DOCS = ROOT / "docs" / "derivations"
 CODE = re.compile(r"\[`(?P<name>[\w.]+)`(?::\s*`(?P<text>[^`]+)`)?\]"
                   r"\((?P<rel>(?:\.\./)+)(?P<path>(?:handmade|compare|torch_ref|bookkeeping)/[\w/]+\.py)"
@@ -217,10 +222,29 @@ def _unlinked_formulas(doc: str, text: str) -> list[Problem]:
     for start in formulas:
         end = min([b for b in formulas + headings if b > start] + [len(text)])
         section = text[start:end]
+        line = text.count("\n", 0, start) + 1
         if not CODE.search(section) or not TEST.search(section):
-            problems.append(Problem(doc, text.count("\n", 0, start) + 1,
-                                    "formula without a code link and a test link after it"))
+            problems.append(Problem(doc, line, "formula without a code link and a test link "
+                                    "after it"))
+        else:
+            problems += [Problem(doc, line, f"formula of a known slip links {path}: link the "
+                                 f"slip's code in {GALLERY_CODE}")
+                         for path in _slip_links_elsewhere(section)]
     return problems
+
+
+def _slip_links_elsewhere(section: str) -> list[str]:
+    """The code links of a slip's formula that miss the gallery.
+
+    The formula's link block is the paragraph right after its ``$$ ... $$``; it shows a
+    slip when it names the bug gallery's test. Links in the prose after it may point
+    anywhere (to the correct code, say).
+    """
+    formula_end = section.index("$$", 2) + 2
+    block = section[formula_end:].lstrip("\n").split("\n\n", 1)[0]
+    if not any(m["dir"] + m["file"] == GALLERY_TEST for m in TEST.finditer(block)):
+        return []
+    return [m["path"] for m in CODE.finditer(block) if m["path"] != GALLERY_CODE]
 
 
 def _test_home(m: re.Match, root: Path) -> str | None:

@@ -101,12 +101,14 @@ def _describe_failure(name: str, nb, exc: BaseException, timeout: float | None) 
     return f"{name}: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"
 
 
-def execute(path, out_dir=None, timeout: float = 240):
+def execute(path, out_dir=None, timeout: float = 240, allow_errors: bool = False):
     """Run ``path`` top to bottom on a fresh kernel; return (executed NotebookNode, seconds).
 
     ``timeout``: seconds allowed per cell. Raises ``NotebookError`` (cell source and
     traceback in the message) when a cell raises or times out, FileNotFoundError when
-    ``path`` does not exist. With ``out_dir`` the executed copy is written there as
+    ``path`` does not exist. With ``allow_errors`` a cell that raises does not stop the run:
+    its error is kept as the cell's output (a student notebook's blank exercises). With
+    ``out_dir`` the executed copy is written there as
     ``<name>.ipynb`` carrying ``metadata["handgrad"]["source_sha256"]``.
     """
     import nbformat
@@ -123,6 +125,7 @@ def execute(path, out_dir=None, timeout: float = 240):
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 kernel_manager_class=_kernel_manager_class(),
                                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                                allow_errors=allow_errors,
                                 resources={"metadata": {"path": cwd}})
         start = time.perf_counter()
         try:

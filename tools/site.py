@@ -11,7 +11,9 @@
    notebook of notebooks/ executed (``tools.notebooks``: the copy in build/notebooks/ is
    reused while the notebook's SHA-256 is unchanged, so CI runs each notebook once); and
    one code page per linked file, ``code/<path>.md``: the file highlighted by Pygments,
-   line ``n`` in an element with ``id="L<n>"``, so the link's ``#L186`` lands on the line.
+   line ``n`` in an element with ``id="L<n>"``, so the link's ``#L186`` lands on the line;
+   and each notebook's student version (``tools.student``) in ``notebooks/student/``, a
+   download linked from the Notebooks page.
    The Markdown sources themselves are never changed.
 2. Run Sphinx (configuration: docs/conf.py) on the staging copy into ``--out``.
 3. Write ``<out>/.build.json``: the digest of every input, the warnings, the seconds.
@@ -33,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import student
 from tools.site_pages import (  # noqa: F401 - re-exported for the tests
     CODE_DIR,
     CSS,
@@ -47,6 +50,7 @@ from tools.site_pages import (  # noqa: F401 - re-exported for the tests
 )
 
 STAMP = ".build.json"
+STUDENT_DIR = "student"  # notebooks/student/ in the staging copy: downloads, not pages
 
 
 def _write(path: Path, data: bytes | str, written: set) -> None:
@@ -75,14 +79,30 @@ def executed_notebook(path: Path, layout: Layout, log=print):
 
 
 def notebooks_index(nbs: list[Path], layout: Layout) -> str:
-    """The Notebooks section's page: notebooks/README.md if there is one, and a toctree."""
+    """The Notebooks section's page: notebooks/README.md if there is one, the student
+    versions to download, and a toctree."""
     readme = layout.notebooks / "README.md"
     dest = layout.stage / "notebooks" / "index.md"
     text = rewrite_markdown(readme.read_text(), readme, dest, layout) if readme.is_file() \
         else ("# Notebooks\n\nThe notebooks of `notebooks/`, each executed on a fresh kernel "
               "when this site was built.\n")
     toc = "\n".join(p.stem for p in nbs)
-    return text + (f"\n```{{toctree}}\n:hidden:\n\n{toc}\n```\n" if nbs else "")
+    return text + student_downloads(nbs) + (
+        f"\n```{{toctree}}\n:hidden:\n\n{toc}\n```\n" if nbs else "")
+
+
+def student_downloads(nbs: list[Path]) -> str:
+    """A list of the student notebooks (``tools.student``), each a download."""
+    if not nbs:
+        return ""
+    lines = ["", "## The student versions", "",
+             "Each notebook with every exercise's answer blanked (`python -m tools.student`), "
+             "to download and run in Jupyter:", ""]
+    for p in nbs:
+        first = json.loads(p.read_text())["cells"][0]
+        title = "".join(first.get("source", "")).splitlines()[0].lstrip("# ").strip()
+        lines.append(f"- {{download}}`{title} <{STUDENT_DIR}/{p.name}>`")
+    return "\n".join(lines) + "\n"
 
 
 def stage(layout: Layout, log=print) -> dict:
@@ -110,6 +130,10 @@ def stage(layout: Layout, log=print) -> dict:
             if cell.cell_type == "markdown":
                 cell.source = rewrite_markdown(cell.source, src, dest, layout)
         _write(dest, nbformat.writes(nb), written)
+    for src in nbs:
+        blanked = student.student(nbformat.read(src, as_version=4))
+        _write(layout.stage / "notebooks" / STUDENT_DIR / src.name, nbformat.writes(blanked),
+               written)
     _write(layout.stage / "notebooks" / "index.md", notebooks_index(nbs, layout), written)
     for rel in sorted(layout.code):
         _write(layout.stage / CODE_DIR / (rel + ".md"), code_page(rel, layout), written)
@@ -123,7 +147,8 @@ def inputs_digest(layout: Layout) -> str:
     """SHA-256 over this file and site_pages.py, docs/, the notebooks and every code file
     docs/ links to."""
     layout.code.clear()
-    builders = [Path(__file__), Path(__file__).with_name("site_pages.py")]
+    builders = [Path(__file__), Path(__file__).with_name("site_pages.py"),
+                Path(__file__).with_name("student.py")]
     files = [*builders, *sorted(p for p in layout.docs.rglob("*") if p.is_file()
                                 and "__pycache__" not in p.parts)]
     for src in files[len(builders):]:

@@ -170,5 +170,5 @@ def format_steps(title: str, steps: list[Step]) -> str:
         out += [s.label, arr(s.hand, "  handmade: "), arr(s.torch, "  torch:    "),
                 f"  max |difference|: {s.diff:.1e}", ""]
     worst = max(s.diff for s in steps)
-    out.append(f"largest difference over all {len(steps)} steps: {worst:.1e}")
+    out.append(f"largest difference over all {len(steps)} quantities: {worst:.1e}")
     return "\n".join(out)

@@ -4,6 +4,11 @@
                                      # or raises WrongAnswer: "dW: shape (2, 3), expected
                                      # (3, 2): the right numbers transposed"
 
+In a student notebook (``python -m tools.student``) each answer starts as ``...``: ``answer``
+(and ``require``, for a check that uses an answer before comparing it) then raises
+``NotDone``, which a notebook shows as one line ("losses1: not done yet ...") with no
+traceback, and the rest of the check cell does not run.
+
 ``reference`` is an independent witness (torch autograd, a closed form, handgrad's own
 model): the learner's array is compared entry by entry within ``rtol`` (relative to the
 largest reference entry, so that entries that cancel to ~0 are not judged against
@@ -37,6 +42,26 @@ class WrongAnswer(AssertionError):
     """An exercise answer that does not match; the message says how it differs."""
 
 
+class NotDone(WrongAnswer):
+    """An exercise whose answer is still the blank ``...`` of the student notebook."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the one line that says what to do."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+def require(**answers) -> None:
+    """Raise ``NotDone`` naming each answer that is still ``...``; do nothing otherwise.
+
+    ``require(W0x=W0x, b0x=b0x)`` at the top of a check cell that uses the answers before
+    ``answer`` compares them.
+    """
+    blank = [name for name, value in answers.items() if value is Ellipsis]
+    if blank:
+        raise NotDone(f"{', '.join(blank)}: not done yet (still ...): write your answer in "
+                      "the cell above, run it, then run this check again")
+
+
 def answer(name: str, got, expected, *, rtol: float = RTOL, n_samples: int | None = None,
            quiet: bool = False) -> bool:
     """Check one answer; print the verdict (unless ``quiet``); raise ``WrongAnswer`` if wrong.
@@ -47,6 +72,7 @@ def answer(name: str, got, expected, *, rtol: float = RTOL, n_samples: int | Non
         rtol: allowed difference, relative to ``max|expected|`` (and at least 1e-300).
         n_samples: the batch size, so that a factor m or 1/m can be named.
     """
+    require(**{name: got})
     if got is None:
         raise WrongAnswer(f"{name}: no answer yet (the cell still returns None)")
     try:

@@ -36,6 +36,16 @@ SEED000_Y_PRINTED = ((0.0,), (1.0,), (1.0,))  # the tutorial's Y: 3 labels for 2
 
 SEED001_IMAGE_SHAPE = (7, 5, 3)  # height x width x colour, flattened to 7*5*3 = 105 features
 
+# --- seed 002: the perceptron, one batch step ------------------------------------------------
+
+# docs/derivations/perceptron.md's worked example: W = (1, -1), b = 0, lr 0.5, and two samples
+# of class 1, the first on the boundary (z = 0), the second misclassified (z = -2).
+PERCEPTRON_W = ((1.0, -1.0),)
+PERCEPTRON_B = (0.0,)
+PERCEPTRON_LR = 0.5
+PERCEPTRON_X = ((2.0, 2.0), (1.0, 3.0))
+PERCEPTRON_Y = (1.0, 1.0)
+
 # --- seed 003: the 3-2-1 network, one step -----------------------------------------------
 
 SEED003_INPUT = (1.0, 2.0, 3.0)  # its one sample

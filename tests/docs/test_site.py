@@ -1,9 +1,11 @@
 """The site (``python -m tools.site build``) as a reader sees it, in headless Chromium.
 
-Every page is loaded from a server on 127.0.0.1 and fails on: a MathJax error, a formula
-left untypeset or raw TeX in the text, a link to a missing page or anchor, an image that
-did not load, a console error or uncaught exception, an HTTP error, or a request to another
-machine (no host name resolves in this Chromium). A copy of a page with one planted fault
+Every page is loaded from a server on 127.0.0.1, 1280 px wide, and fails on: a MathJax
+error, a formula left untypeset or raw TeX in the text, a display formula wider than the
+column it sits in (cut behind a scrollbar), a link whose text is a raw file name
+("layout.md"), a link to a missing page or anchor, an image that did not load, a console
+error or uncaught exception, an HTTP error, or a request to another machine (no host name
+resolves in this Chromium). A copy of a page with one planted fault
 of each kind shows each being reported. Chromium: $HANDGRAD_CHROMIUM or Debian's
 /usr/bin/chromium, driven by playwright (the ``docs`` extra); without them the tests skip
 and say why, unless HANDGRAD_SITE_CHECK=required (.ci/run sets it once Chromium is there).
@@ -104,7 +106,8 @@ INSPECT = """async () => {
     await wait(MathJax.startup.promise, 20000);
   await Promise.all([...document.images].map(img => img.complete ? null : wait(
     new Promise(r => { img.onload = r; img.onerror = r; }), 10000)));
-  const out = {merror: [], untypeset: [], raw: [], images: [], links: [], math: 0, pictures: 0};
+  const out = {merror: [], untypeset: [], raw: [], images: [], links: [], math: 0, pictures: 0,
+               wide: [], displays: 0, filenames: []};
   const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
   for (const item of (doc && doc.math) || []) {
     const err = item.typesetRoot && item.typesetRoot.querySelector('mjx-merror');
@@ -123,6 +126,27 @@ INSPECT = """async () => {
     if (n.parentElement.closest(skip)) continue;
     const m = t.match(/\\$\\$|\\$[^$]*\\\\[a-zA-Z]+[^$]*\\$|\\\\[([]/);
     if (m) out.raw.push(t.slice(Math.max(0, m.index - 20), m.index + 60).trim());
+  }
+  // a display formula's typeset width against the width of the block it sits in (the
+  // text column, or a notebook cell): wider means cut behind a scrollbar
+  for (const box of document.querySelectorAll('mjx-container[display="true"]')) {
+    const math = box.querySelector('mjx-math');
+    const block = box.closest('div.math, .math-wrapper, p, li, td, div') || box.parentElement;
+    const column = block.parentElement.closest('article, .cell_output, div.cell') || block;
+    const style = getComputedStyle(column);
+    const room = column.clientWidth - parseFloat(style.paddingLeft)
+      - parseFloat(style.paddingRight);
+    const width = math ? math.getBoundingClientRect().width : 0;
+    out.displays++;
+    if (width > room + 1) {
+      const item = [...((doc && doc.math) || [])].find(i => i.typesetRoot === box);
+      const tex = item ? item.math.trim().replace(/\\s+/g, ' ').slice(0, 70) : '?';
+      out.wide.push(`${Math.round(width)} px in a ${Math.round(room)} px column: ${tex}`);
+    }
+  }
+  for (const a of document.querySelectorAll('article a[href]')) {
+    const text = a.textContent.trim();
+    if (/^[\\w./-]+\\.(md|ipynb|rst|html)$/.test(text)) out.filenames.push(text);
   }
   for (const img of document.images)
     if (!img.naturalWidth) out.images.push(img.getAttribute('src')); else out.pictures++;
@@ -152,6 +176,8 @@ def check_page(page, base: str, site: Path, rel: str) -> tuple[list[str], dict]:
     problems += [f"{rel}: formula not typeset: {t}" for t in report["untypeset"]]
     problems += [f"{rel}: raw TeX left in the text: {t!r}" for t in report["raw"]]
     problems += [f"{rel}: image did not load: {src}" for src in report["images"]]
+    problems += [f"{rel}: display formula wider than its column: {w}" for w in report["wide"]]
+    problems += [f"{rel}: link text is a file name: {t}" for t in report["filenames"]]
     for href in dict.fromkeys(report["links"]):
         if href.startswith(base):
             why = broken(site, href[len(base):])
@@ -266,6 +292,9 @@ PLANTED = {
     "bad formula": '<span class="math notranslate nohighlight">\\(\\frac{1}\\)</span>',
     "unbalanced formula": '<span class="math notranslate nohighlight">\\(\\frac{1}{\\)</span>',
     "raw TeX": "<p>left as text: $\\alpha + 1$</p>",  # MathJax reads \\( \\) and $$, not $
+    "wide formula": '<div class="math notranslate nohighlight">\\[' + " + ".join(
+        f"x_{{{i}}}" for i in range(120)) + "\\]</div>",
+    "file name link": '<p><a href="layout.html">layout.md</a></p>',
     "missing image": '<img src="missing.png" alt="planted">',
     "script error": "<script>throw new Error('planted fault')</script>",
     "network": '<script src="https://example.org/planted.js"></script>',
@@ -291,6 +320,27 @@ def test_the_check_reports_each_planted_fault(browser, built, tmp_path):
                      "formula not typeset: \\(\\frac{1}{\\)",
                      "raw TeX left in the text: 'left as text: $\\\\alpha + 1$'",
                      "image did not load: missing.png", "HTTP 404",
+                     "display formula wider than its column:",
+                     "link text is a file name: layout.md",
                      "request off this machine: https://example.org/planted.js",
                      "page error: planted fault"):
         assert expected in text, f"{expected!r} not reported; got:\n{text}"
+
+
+def test_the_notebooks_page_offers_each_student_version(built):
+    """Each notebook's student version (tools.student) is a download on the Notebooks page,
+    its answer cells blank."""
+    import nbformat
+
+    from tools import student
+    from tools.notebooks import notebook_paths
+
+    site, _ = built
+    page = (site / "notebooks" / "index.html").read_text()
+    links = dict(re.findall(r'href="\.\./(_downloads/[^"]+/([^"/]+\.ipynb))"', page))
+    links = {name: path for path, name in links.items()}
+    for path in notebook_paths():
+        assert path.name in links, f"no download of the student {path.name}"
+        nb = nbformat.read(site / links[path.name], as_version=4)
+        blanks = [c.source for c in nb.cells if student.is_solution(c)]
+        assert blanks and all(s.startswith(student.HEADER) for s in blanks), path.name

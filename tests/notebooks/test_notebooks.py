@@ -30,6 +30,7 @@ EXPECTED = [
     "04_a_3-2-1_network_by_hand.ipynb",
     "05_mlp_softmax_xor.ipynb",
     "06_verify_your_own_backward.ipynb",
+    "07_backprop_by_hand.ipynb",
 ]
 LIMIT_S = 120  # per notebook, fresh kernel included, on CI's 2 cores (they aim at < 60 s)
 PATHS = notebook_paths()
@@ -53,7 +54,7 @@ def _time_summary(request):
         print("\n" + "\n".join(lines))
 
 
-def test_the_six_notebooks_are_there():
+def test_the_seven_notebooks_are_there():
     names = [p.name for p in PATHS]
     missing, unexpected = sorted(set(EXPECTED) - set(names)), sorted(set(names) - set(EXPECTED))
     assert names == EXPECTED, f"notebooks/: missing {missing}, unexpected {unexpected}"

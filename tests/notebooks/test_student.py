@@ -1,0 +1,138 @@
+"""The two builds of every notebook: the instructor's (notebooks/, solutions in cells tagged
+``solution``) and the student's (``python -m tools.student``: every solution blanked).
+
+The fast tests read the notebooks; the slow one executes each student notebook as it is and
+checks that it raises only at its blank exercises, each reported as not done (one line, no
+traceback). test_notebooks.py executes the instructor's version.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tools import student
+from tools.notebooks import execute, notebook_paths
+
+PATHS = notebook_paths()
+EXERCISES = {  # notebook -> number of exercises its text announces
+    "01_logistic_neuron.ipynb": 3, "02_logistic_regression_as_a_network.ipynb": 3,
+    "03_perceptron_and_sigmoid_neuron.ipynb": 3, "04_a_3-2-1_network_by_hand.ipynb": 5,
+    "05_mlp_softmax_xor.ipynb": 3, "06_verify_your_own_backward.ipynb": 7,
+    "07_backprop_by_hand.ipynb": 10,
+}
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_lines(source: str) -> set[str]:
+    """The lines of a cell that carry code (stripped; no blanks, comments or bare ``...``)."""
+    return {line.strip() for line in source.splitlines()
+            if line.strip() and not line.strip().startswith("#") and line.strip() != "..."}
+
+
+def leaked_solution_lines(instructor, blanked) -> list[str]:
+    """Lines of the instructor's solutions found in the student notebook's code, less the
+    lines that the instructor's own non-solution cells hold too."""
+    shared = set().union(*(code_lines(c.source) for c in instructor.cells
+                           if c.cell_type == "code" and not student.is_solution(c)))
+    solutions = set().union(*(code_lines(c.source) for c in instructor.cells
+                              if student.is_solution(c)))
+    given = set().union(*(code_lines(c.source) for c in blanked.cells if c.cell_type == "code"))
+    return sorted((solutions - shared) & given)
+
+
+def blank_is_only_ellipses(source: str) -> bool:
+    """A student cell: comments, and assignments of ``...`` to one name each."""
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Constant) and node.value.value is Ellipsis):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_every_exercise_has_a_tagged_solution_and_a_check_after_it(path):
+    nb = read(path)
+    solutions = [i for i, c in enumerate(nb.cells) if student.is_solution(c)]
+    assert len(solutions) == EXERCISES[path.name]
+    for i in solutions:
+        checks = student.check_cells(nb.cells, i)
+        assert checks, f"{path.name}: solution cell {i} has no check cell after it"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_the_student_version_has_no_solution_left(path):
+    instructor = read(path)
+    blanked = student.student(instructor)
+    assert leaked_solution_lines(instructor, blanked) == []
+    for i, cell in enumerate(blanked.cells):
+        if student.is_solution(cell):
+            assert cell.source.startswith(student.HEADER)
+            assert blank_is_only_ellipses(cell.source), cell.source
+            assert "= ..." in cell.source, f"cell {i} asks for nothing"
+    assert not any(c.get("outputs") for c in blanked.cells if c.cell_type == "code")
+    same = [c.source for c in instructor.cells if not student.is_solution(c)]
+    assert same == [c.source for c in blanked.cells if not student.is_solution(c)]
+
+
+def planted_notebook():
+    solution = new_code_cell("# your answer\ntmp = 2 * x\nmy_y = tmp + 1\n")
+    solution.metadata["tags"] = ["solution"]
+    return new_notebook(cells=[
+        new_code_cell("x = 3\nfrom handgrad.compare.teach.exercises import answer"),
+        new_markdown_cell("**Exercise.** y = 2x + 1"), solution,
+        new_code_cell("answer('my_y', my_y, 2 * x + 1)"),
+        new_markdown_cell("The end.")])
+
+
+def test_a_leaked_solution_is_found():
+    instructor = planted_notebook()
+    leaky = copy.deepcopy(instructor)  # a "student" version that forgot to blank
+    assert leaked_solution_lines(instructor, leaky) == ["my_y = tmp + 1", "tmp = 2 * x"]
+    blanked = student.student(instructor)
+    assert leaked_solution_lines(instructor, blanked) == []
+    assert blanked.cells[2].source == student.HEADER + "\nmy_y = ...\n"  # tmp: not checked
+
+
+def test_a_function_answer_gets_its_signature_as_the_hint():
+    source = "# your answer\ndef f(X, T, *, lr=0.1):\n    return X\n"
+    assert student.blank(source, {"f"}) == (
+        student.HEADER + "\nf = ...  # write: def f(X, T, *, lr=0.1): ...\n")
+
+
+def test_the_command_writes_every_student_notebook(tmp_path, capsys):
+    assert student.main(["--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == sorted(EXERCISES)
+    assert capsys.readouterr().out.count("written") == len(EXERCISES)
+
+
+@pytest.mark.slow
+def test_a_planted_student_notebook_raises_only_not_done(tmp_path):
+    path = tmp_path / "planted.ipynb"
+    nbformat.write(student.student(planted_notebook()), path)
+    executed, _ = execute(path, allow_errors=True)
+    assert student.not_done_cells(executed) == {3: "NotDone"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_a_student_notebook_raises_only_at_its_blank_exercises(path, tmp_path):
+    instructor = read(path)
+    target = tmp_path / path.name
+    nbformat.write(student.student(instructor), target)
+    executed, _ = execute(target, allow_errors=True)
+    raised = student.not_done_cells(executed)
+    solutions = [i for i, c in enumerate(instructor.cells) if student.is_solution(c)]
+    first_checks = {i + 1 for i in solutions}  # the check right after each blank
+    assert raised == dict.fromkeys(sorted(first_checks), "NotDone"), raised
+    for i in first_checks:
+        [error] = [o for o in executed.cells[i].outputs if o["output_type"] == "error"]
+        assert len(error["traceback"]) == 1 and "not done yet" in error["traceback"][0]
