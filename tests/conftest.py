@@ -27,3 +27,26 @@ def strict_floating_point():
     object serves every test (and a hypothesis test may use it too).
     """
     return _strict_floating_point
+
+
+# --- the slow tier -----------------------------------------------------------------------------
+# `pytest -m "not slow"` is the contributor's quick loop; the README's test command and CI run
+# every tier. A test that is slow by its nature (it starts processes, executes notebooks, drives
+# a browser, builds a wheel, times something) carries @pytest.mark.slow where it is written;
+# the files below are slow as a whole, for the reason given, and are marked here in one place.
+SLOW_FILES = {
+    "tests/notebooks/test_notebooks.py": "executes every notebook in a fresh Jupyter kernel",
+    "tests/docs/test_site.py": "loads every page of the built site in headless Chromium",
+    "tests/docs/test_verify_doc.py": "runs the documented pytest examples in subprocesses",
+    "tests/docs/test_readme_commands.py": "runs the README's commands in subprocesses",
+    "tests/cli/test_cli_process.py": "starts handgrad processes and signals them",
+    "tests/cli/test_train_cli_process.py": "starts training processes, kills and races them",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if where in SLOW_FILES:
+            item.add_marker(pytest.mark.slow(reason=SLOW_FILES[where]))
