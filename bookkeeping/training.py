@@ -24,6 +24,10 @@ Stopping rules (``BaseTrainer``), checked in this order at every step:
   whenever a held-out split is monitored, the best parameters are restored at the end;
 * the number of epochs (``len(batches)``): "max_epochs".
 
+After a run, ``did_not_learn`` names a run that ended no better than it began (a loss not
+below the first, or an accuracy below chance): the divergence rule cannot see a bce run
+that saturates, since bce caps each log term at -100 (see ``DIVERGENCE_FACTOR``).
+
 A KeyboardInterrupt inside ``fit`` is raised again as ``KeyboardInterrupt("interrupted at
 epoch E, step S")``, S the step last begun. ``handmade.Trainer`` and ``torch_ref.Trainer``
 subclass ``BaseTrainer`` and supply only their own lines (see its docstring); none of the
@@ -42,7 +46,7 @@ from handgrad.bookkeeping.batches import Batches, check_batch, check_data, make_
 from handgrad.bookkeeping.errors import DivergenceError, NonFiniteParameterError
 
 __all__ = ["BaseTrainer", "Batches", "DIVERGENCE_FACTOR", "History", "check_batch",
-           "check_data", "check_rules", "make_batches"]
+           "check_data", "check_rules", "did_not_learn", "make_batches"]
 
 # The divergence rule's default: a loss above 1000 x the first step's loss is divergence.
 # Measured (handmade, float64, seed 0) on every dataset of compare/datasets.py with SGD,
@@ -232,3 +236,23 @@ def check_rules(patience, grad_tol, divergence_factor=None) -> None:
             not math.isfinite(divergence_factor) or divergence_factor <= 1):
         raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
                          f"{divergence_factor!r}")
+
+
+def did_not_learn(first_loss: float, last_loss: float, accuracy: float | None = None,
+                  chance: float | None = None) -> str:
+    """Why a run did not learn, or ``""`` when it did.
+
+    A run did not learn when its final loss is not below its first (``last_loss >=
+    first_loss``: the same data, the loss on the whole training split, before the first
+    step and after the last), or when its accuracy is below chance (``accuracy < chance``;
+    ``chance`` is the largest class's share of the same split, what always answering the
+    most frequent class scores). ``accuracy``/``chance`` None (regression): the loss alone.
+    """
+    reasons = []
+    if not last_loss < first_loss:  # a NaN loss did not learn either
+        reasons.append(f"the loss on the whole training split went from {first_loss:.6g} "
+                       f"to {last_loss:.6g}: not below where it began")
+    if accuracy is not None and chance is not None and accuracy < chance:
+        reasons.append(f"the training accuracy {accuracy:.4f} is below chance {chance:.4f} "
+                       "(the largest class's share: what always answering that class scores)")
+    return "; ".join(reasons)

@@ -94,15 +94,27 @@ def load(name: str, *, seed: int = 0, standardize: bool | None = None) -> Datase
     return DATASETS[name](seed=seed, standardize=standardize)
 
 
+@dataclass(frozen=True)
+class _Recipe:
+    """How a registered dataset is made from its raw arrays: its name, task, whether it is
+    tiny (its own training, validation and test set) and its description."""
+
+    name: str
+    task: str
+    tiny: bool
+    description: str
+
+
 def _register(name: str, task: str, *, tiny: bool = False):
     """Turn ``raw(seed) -> (X, y, feature_names)`` into a loader; raw's docstring describes it."""
     assert task in _TASKS
 
     def wrap(raw):
+        recipe = _Recipe(name, task, tiny, raw.__doc__)
+
         def loader(*, seed: int = 0, standardize: bool | None = None) -> Dataset:
             X, y, feature_names = raw(seed)
-            return _assemble(name, task, tiny, seed, standardize, X, y, feature_names,
-                             raw.__doc__)
+            return _assemble(recipe, X, y, feature_names, seed, standardize)
 
         loader.__name__ = loader.__qualname__ = f"load_{name}"
         loader.__doc__ = f"Load {name!r}: {raw.__doc__}"
@@ -112,41 +124,46 @@ def _register(name: str, task: str, *, tiny: bool = False):
     return wrap
 
 
-def _assemble(name, task, tiny, seed, standardize, X, y, feature_names, description):
-    X = np.asarray(X, dtype=np.float64)  # (m, n)
+def _labels(task: str, y) -> tuple[np.ndarray, int | None]:
+    """``y`` in the task's dtype, and the number of classes (None for regression)."""
     if task == "binary":
-        y = np.asarray(y, dtype=np.float64)  # (m,) of 0/1
-        n_classes = 2
-    elif task == "multiclass":
+        return np.asarray(y, dtype=np.float64), 2  # (m,) of 0/1
+    if task == "multiclass":
         y = np.asarray(y, dtype=np.int64)  # (m,) class indices
-        n_classes = int(y.max()) + 1
-    else:
-        y = np.asarray(y, dtype=np.float64)  # (m, k)
-        n_classes = None
+        return y, int(y.max()) + 1
+    return np.asarray(y, dtype=np.float64), None  # (m, k)
+
+
+def _split(X, y, task: str, tiny: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(X_train, y_train), (X_val, y_val), (X_test, y_test)]``: 60/20/20, seeded and
+    stratified by class; a tiny set is all three, each its own copy."""
+    if tiny:
+        return [(X.copy(), y.copy()) for _ in range(3)]
+    stratify = None if task == "regression" else y  # 20% test, then a quarter of the 80%
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=seed, stratify=stratify)
+    stratify = None if task == "regression" else y_rest
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=0.25, random_state=seed, stratify=stratify)
+    return [(X_train, y_train), (X_val, y_val), (X_test, y_test)]
+
+
+def _assemble(recipe: _Recipe, X, y, feature_names, seed: int, standardize) -> Dataset:
+    X = np.asarray(X, dtype=np.float64)  # (m, n)
+    y, n_classes = _labels(recipe.task, y)
     assert X.ndim == 2 and len(y) == len(X) and len(feature_names) == X.shape[1]
-
-    if tiny:  # train = val = test = all data, each its own copy
-        splits = [(X.copy(), y.copy()) for _ in range(3)]
-    else:  # 60/20/20: 20% test, then a quarter of the remaining 80% as val
-        stratify = None if task == "regression" else y
-        X_rest, X_test, y_rest, y_test = train_test_split(
-            X, y, test_size=0.2, random_state=seed, stratify=stratify)
-        stratify = None if task == "regression" else y_rest
-        X_train, X_val, y_train, y_val = train_test_split(
-            X_rest, y_rest, test_size=0.25, random_state=seed, stratify=stratify)
-        splits = [(X_train, y_train), (X_val, y_val), (X_test, y_test)]
-
+    splits = _split(X, y, recipe.task, recipe.tiny, seed)
     mean = std = None
-    if standardize if standardize is not None else not tiny:
+    if standardize if standardize is not None else not recipe.tiny:
         X_train = splits[0][0]
         mean = X_train.mean(axis=0)  # (n,)
         std = X_train.std(axis=0)  # (n,), ddof 0
         std[np.ptp(X_train, axis=0) == 0] = 1.0  # constant column: leave it centred, no 0/0
         splits = [((Xs - mean) / std, ys) for Xs, ys in splits]
-
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = splits
-    return Dataset(name, task, X_train, y_train, X_val, y_val, X_test, y_test, n_classes,
-                   tuple(str(f) for f in feature_names), mean, std, description)
+    return Dataset(recipe.name, recipe.task, X_train, y_train, X_val, y_val, X_test, y_test,
+                   n_classes, tuple(str(f) for f in feature_names), mean, std,
+                   recipe.description)
 
 
 @_register("seed000", "binary", tiny=True)

@@ -8,7 +8,8 @@
 
 Every command is parsed by ``compare.cli.parser.HandgradParser`` (defaults in ``--help``,
 "did you mean" for commands, choices and options). Exit status (``EPILOG``, docs/cli.md):
-0 done and every check passed; 1 a check failed or was inconclusive, or training diverged;
+0 done and every check passed; 1 a check failed or was inconclusive, or training diverged
+or did not learn;
 2 bad usage or input, reported on stderr as ``handgrad COMMAND: error: ...`` without a
 traceback (argparse's errors, and a ValueError/TypeError/OSError from the library); 130
 interrupted (Ctrl-C, also during the lazy imports), one line ``handgrad: <message>``; 141
@@ -36,7 +37,7 @@ EPILOG = """\
 exit status:
   0    done; every check passed
   1    a check failed or was inconclusive, a bug was not caught as expected,
-       or training diverged
+       or training diverged or did not learn
   2    bad usage or input (the message names the option and the value)
   130  interrupted (Ctrl-C); one line on stderr says where, nothing half-written
   141  the reader of the output went away (e.g. piped into head); output cut short

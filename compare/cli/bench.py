@@ -171,9 +171,9 @@ def run(args) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
+    import handgrad.compare.cli.bench_report as report
     from handgrad.bookkeeping.atomic import write_json_atomic
     from handgrad.compare import bench
-    from handgrad.compare.cli import bench_report as report
 
     repeats, block = (1, 0.02) if args.quick else (args.repeats, args.block)
     records, done = [], []

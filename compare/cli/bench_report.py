@@ -107,32 +107,77 @@ def check_cost(repeats: int) -> list[dict]:
         f"{r['ratio']:.2f} ({r['check_verdict']}){mark(r)}", flush=True))
 
 
-def plot_scaling(records: list[dict], path, threads: int) -> None:
+SPREAD = 1.08  # series at one batch size sit this factor apart on the log x axis
+
+
+def scaling_figure(records: list[dict], threads: int):
     """Step time against batch size, log-log, both twins, one colour per (case, dtype):
-    the median, with a bar from min to max; the title names the thread count."""
+    the median, with a bar from min to max; the title names the thread count. The caller
+    closes the figure.
+
+    Readable with few batch sizes: the x ticks are the batch sizes measured, as plain
+    numbers (no minor labels like 3×10⁰ crowding them); the y axis is in microseconds,
+    plain numbers at 1-2-5 steps; and the series that share a batch size are spread a
+    little sideways (``SPREAD`` apart, centred on it), so that their markers and bars do
+    not hide each other.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
-    from handgrad.bookkeeping.atomic import atomic_path
     fig, ax = plt.subplots(figsize=(7.5, 5))
     groups = sorted({(r["case"], r["dtype"]) for r in records})
+    shift = _sideways(records)
     for i, (case, dtype) in enumerate(groups):
         rs = sorted((r for r in records if (r["case"], r["dtype"]) == (case, dtype)),
                     key=lambda r: r["batch"])
-        b = [r["batch"] for r in rs]
         for side, style, face in (("handmade", "o-", None), ("torch", "s--", "none")):
-            med = [r[f"{side}_s"] for r in rs]
-            bars = [[m - r[f"{side}_min_s"] for m, r in zip(med, rs)],
-                    [r[f"{side}_max_s"] - m for m, r in zip(med, rs)]]
-            ax.errorbar(b, med, yerr=bars, fmt=style, color=f"C{i % 10}", mfc=face,
-                        capsize=2, label=f"{case} {dtype} {side}")
+            med = [r[f"{side}_s"] * 1e6 for r in rs]
+            bars = [[m - r[f"{side}_min_s"] * 1e6 for m, r in zip(med, rs)],
+                    [r[f"{side}_max_s"] * 1e6 - m for m, r in zip(med, rs)]]
+            ax.errorbar([r["batch"] * shift[r["batch"], case, dtype, side] for r in rs], med,
+                        yerr=bars, fmt=style, color=f"C{i % 10}", mfc=face, ms=6, capsize=2,
+                        label=f"{case} {dtype} {side}")
     repeats = max((r.get("repeats", 1) for r in records), default=1)
-    ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="seconds per step",
+    ax.set(xscale="log", yscale="log", xlabel="batch size",
+           ylabel="microseconds per step (log scale)",
            title=f"one training step, {threads} thread(s): median of {repeats} "
                  "block(s), bars min to max")
-    ax.grid(alpha=0.3, which="both")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_locator(FixedLocator(sorted({r["batch"] for r in records})))
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.margins(x=0.1)
+    ax.grid(alpha=0.3, which="major")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    return fig
+
+
+def _sideways(records: list[dict]) -> dict:
+    """``(batch, case, dtype, side) -> factor``: the n series measured at one batch size
+    sit at batch × SPREAD^(k − (n − 1)/2), k = 0 .. n − 1, centred on it."""
+    out = {}
+    for batch in {r["batch"] for r in records}:
+        here = sorted((r["case"], r["dtype"], side) for r in records if r["batch"] == batch
+                      for side in ("handmade", "torch"))
+        for k, key in enumerate(here):
+            out[(batch, *key)] = SPREAD ** (k - (len(here) - 1) / 2)
+    return out
+
+
+def plot_scaling(records: list[dict], path, threads: int) -> None:
+    """:func:`scaling_figure` written to ``path`` (PNG, atomically)."""
+    import matplotlib.pyplot as plt
+
+    from handgrad.bookkeeping.atomic import atomic_path
+
+    fig = scaling_figure(records, threads)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)

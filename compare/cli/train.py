@@ -4,7 +4,7 @@
                    [--optimizer sgd|momentum|nesterov|adam] [--lr 0.5] [--epochs 100]
                    [--batch-size 32] [--dtype float64] [--device cpu] [--seed 0]
                    [--patience N] [--grad-tol G] [--divergence-factor F]
-                   [--out FOLDER] [--overwrite] [--no-gif]
+                   [--threads 1] [--out FOLDER] [--overwrite] [--no-gif]
 
 The model is ``[n_features, *hidden, n_outputs]`` with ``--activation`` on the hidden
 layers and the output activation that the loss expects.
@@ -22,8 +22,14 @@ The run folder is one unit (docs/runs.md): ``run.json``, ``params.npz``, ``state
 default folder is ``runs/<dataset>-<arch>-<optimizer>-<dtype>`` (arch ``h8``, ``h32x16`` or
 ``nohidden``), numbered ``-2``, ``-3``, ... when taken; an existing ``--out`` that is not
 empty is refused unless ``--overwrite`` (which replaces it as a whole). A divergence (exit
-1), an error (exit 2) or Ctrl-C writes nothing. Only ``run`` (and the helpers it calls)
-imports torch, scikit-learn and matplotlib.
+1), an error (exit 2) or Ctrl-C writes nothing. A run that did not learn
+(``bookkeeping.training.did_not_learn``: its final loss on the training split not below
+its first, or its training accuracy below chance) is written whole, then named in one line
+on stderr, exit 1 (docs/training.md says why). Both twins are timed under one thread
+budget, ``--threads`` (``compare.train.thread_budget``), and the summary says which. The
+validation split is handed to the trainers with ``--patience`` only (early stopping and its
+best-epoch restore); without it the run never looks at it. Only ``run`` (and the helpers it
+calls) imports torch, scikit-learn and matplotlib.
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ import math
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from handgrad.compare.cli.options import positive_int
 
 # name: (training rows, features, outputs) of compare.datasets (seed 0), spelled out so that
 # the parser and the checks before the work need no scikit-learn (tests check the table)
@@ -54,7 +63,8 @@ REPLACEABLE = ("manifest.json", "run.json")
 def add_arguments(p) -> None:
     p.add_argument("--dataset", default="moons", choices=DATASET_NAMES)
     p.add_argument("--hidden", default="8",
-                   help="hidden widths, comma-separated (e.g. 32,16); 'none' for no hidden layer")
+                   help="hidden widths: positive integers, comma-separated (e.g. 32,16); "
+                        "'none' for no hidden layer")
     p.add_argument("--activation", default="tanh", help="activation of the hidden layers")
     p.add_argument("--loss", default=None, help="default: bce, cross_entropy or half_mse by task")
     p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
@@ -82,11 +92,15 @@ def add_arguments(p) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing run folder at --out as a whole")
     p.add_argument("--no-gif", action="store_true", help="skip the decision-boundary GIF")
+    p.add_argument("--threads", type=positive_int, default=1, metavar="N",
+                   help="the thread budget of both twins (torch's threads and NumPy's BLAS "
+                        "threads), so that their seconds compare like with like")
 
 
 def parse_hidden(hidden: str) -> list[int]:
-    """``"32,16"`` -> ``[32, 16]``; ``"none"``/``""``/``"0"`` -> ``[]``; ValueError otherwise."""
-    if hidden.strip().lower() in ("", "none", "0"):
+    """``"32,16"`` -> ``[32, 16]``; ``"none"`` -> ``[]``; ValueError otherwise (``"0"``
+    included: a width of 0 is no layer, and ``none`` says so on purpose)."""
+    if hidden.strip().lower() == "none":
         return []
     widths = [w.strip() for w in hidden.split(",")]
     if not all(re.fullmatch(r"[0-9]+", w) and int(w) > 0 for w in widths):
@@ -221,34 +235,67 @@ def run(args) -> int:
                           hint="--overwrite", replaceable=REPLACEABLE)
     try:
         with writer:  # claims the folder, makes the temporary: a bad destination stops here
-            _train_into(args, widths, writer.path)
+            verdict = _train_into(args, widths, writer.path)
     except KeyboardInterrupt as exc:
         done = f"{writer.target} was written whole" if writer.committed else "nothing written"
         raise KeyboardInterrupt(f"{str(exc) or 'interrupted'}; {done}") from None
     shown = os.path.relpath(writer.target) if writer.target.is_relative_to(Path.cwd()) else \
         writer.target
     print(f"wrote {shown}/")
+    if verdict:  # written whole all the same: the record shows how it went wrong
+        from handgrad.compare.cli.process import EXIT_FAILED, say
+        say(f"handgrad train: {verdict}; the run folder {shown}/ was written all the same, "
+            "to look at (exit 1)")
+        return EXIT_FAILED
     return 0
 
 
-def _train_into(args, widths, out) -> None:
-    from handgrad.torch_ref.device import resolve_device
-    try:
-        resolve_device(args.device)
-    except ValueError as exc:
-        raise ValueError(f"--device: {exc}") from None
+def _train_into(args, widths, out) -> str:
+    """Train, summarize and write the run into ``out``; the learning verdict ("" or why the
+    run did not learn: see ``train_report.learning_verdict``)."""
+    from handgrad.compare.cli.devices import resolve_cli_device
+    resolve_cli_device(args.device)
 
+    from handgrad.compare.cli.train_report import learning_verdict, print_summary
+    from handgrad.compare.train.runs import write_run_files
+
+    trained = _train(args, widths)
+    print_summary(trained.summary)
+    record = {"dataset": args.dataset, "dtype": args.dtype, "device": args.device,
+              "seed": args.seed, "optimizer": trained.optimizer, "options": trained.options,
+              "batch_size": trained.batch, "threads": args.threads,
+              "rules": {"epochs": args.epochs, "patience": args.patience,
+                        "grad_tol": args.grad_tol,
+                        "divergence_factor": args.divergence_factor or DIVERGENCE_FACTOR},
+              "summary": trained.summary, "trajectory": trained.result.trajectory,
+              "val": trained.result.val}
+    write_run_files(out, trained.spec, trained.hand, trained.twin, record)
+    _draw(args, trained, out)
+    return learning_verdict(trained.summary)
+
+
+@dataclass
+class _Trained:
+    """What ``_train`` hands on: the models, the data, the run and its summary."""
+
+    data: object  # compare.datasets.Dataset
+    spec: object  # compare.spec.Spec
+    hand: object
+    twin: object
+    result: object  # compare.train.side_by_side.SideBySide
+    batch: int
+    optimizer: str
+    options: dict
+    two_d: bool  # 2-D binary data: the boundary is drawn
+    snap: int | None  # snapshot_every, for the GIF
+    summary: dict
+
+
+def _train(args, widths) -> _Trained:
     from handgrad import handmade
     from handgrad.compare import datasets
-    from handgrad.compare.cli.train_report import (
-        check_finite_run,
-        predictor,
-        print_summary,
-        summarize,
-    )
+    from handgrad.compare.cli.train_report import check_finite_run, summarize
     from handgrad.compare.spec import build_twins
-    from handgrad.compare.train import plots
-    from handgrad.compare.train.runs import write_run_files
     from handgrad.compare.train.side_by_side import train_side_by_side
 
     data = datasets.load(args.dataset, seed=args.seed)
@@ -262,39 +309,43 @@ def _train_into(args, widths, out) -> None:
     snap = None if args.no_gif or not two_d else max(1, math.ceil(steps / GIF_FRAMES))
     print(f"{args.dataset}: {len(data.X_train)} training samples; model {list(spec.sizes)} "
           f"{list(spec.activations)} {spec.loss}; {args.optimizer} {options}; {args.dtype} on "
-          f"{args.device}")
+          f"{args.device}; {args.threads} thread(s)")
+    first_loss = float(hand.loss_value(data.X_train, data.y_train))  # both start here
     val = (data.X_val, data.y_val) if args.patience else (None, None)
     result = train_side_by_side(hand, twin, data.X_train, data.y_train, batches,
                                 optimizer=name, options=options, X_val=val[0], y_val=val[1],
                                 patience=args.patience, grad_tol=args.grad_tol,
                                 divergence_factor=args.divergence_factor,
-                                snapshot_every=snap, progress=Progress())
+                                snapshot_every=snap, progress=Progress(),
+                                threads=args.threads)
     check_finite_run(result, args.lr)
-    summary = summarize(spec, hand, twin, data, result)
-    print_summary(summary)
-    record = {"dataset": args.dataset, "dtype": args.dtype, "device": args.device,
-              "seed": args.seed, "optimizer": name, "options": options,
-              "batch_size": batch,
-              "rules": {"epochs": args.epochs, "patience": args.patience,
-                        "grad_tol": args.grad_tol,
-                        "divergence_factor": args.divergence_factor or DIVERGENCE_FACTOR},
-              "summary": summary, "trajectory": result.trajectory,
-              "val": result.val}
-    write_run_files(out, spec, hand, twin, record)
+    return _Trained(data=data, spec=spec, hand=hand, twin=twin, result=result, batch=batch,
+                    optimizer=name, options=options, two_d=two_d, snap=snap,
+                    summary=summarize(spec, hand, twin, data, result, first_loss))
+
+
+def _draw(args, trained: _Trained, out) -> None:
+    """``losses.png``, ``divergence.png`` and, for 2-D binary data, the boundary's PNG/GIF."""
+    from handgrad.compare.cli.train_report import predictor
+    from handgrad.compare.train import plots
+
+    result, spec, data = trained.result, trained.spec, trained.data
     title = f"{args.dataset}, {args.optimizer}, {args.dtype}"
     plots.plot_losses(result.trajectory, out / "losses.png", val=result.val or None,
                       title=title, loss_name=spec.loss)
     plots.plot_divergence(result.trajectory, out / "divergence.png", title=title)
-    if two_d:
-        restored = result.best_epoch is not None and result.best_epoch < result.epochs
-        plots.plot_decision_boundary(
-            predictor(spec, hand.params), data.X_train, data.y_train, out / "boundary.png",
-            title=title, split="training",
-            step=result.best_step if restored else len(result.trajectory),
-            epoch=result.best_epoch if restored else result.epochs, restored=restored)
-        if snap:
-            frames = [(f"step {s}{' (initial)' if s == 0 else ''}, training loss {loss:.4g}",
-                       predictor(spec, p)) for s, loss, p in result.snapshots]
-            plots.animate_decision_boundary(frames, data.X_train, data.y_train,
-                                            out / "boundary.gif", title=title,
-                                            split="training")
+    if not trained.two_d:
+        return
+    restored = result.best_epoch is not None and result.best_epoch < result.epochs
+    caption = plots.Caption(split="training",
+                            step=result.best_step if restored else len(result.trajectory),
+                            epoch=result.best_epoch if restored else result.epochs,
+                            restored=restored)
+    plots.plot_decision_boundary(predictor(spec, trained.hand.params), data.X_train,
+                                 data.y_train, out / "boundary.png", title=title,
+                                 caption=caption)
+    if trained.snap:
+        frames = [(f"step {s}{' (initial)' if s == 0 else ''}, training loss {loss:.4g}",
+                   predictor(spec, p)) for s, loss, p in result.snapshots]
+        plots.animate_decision_boundary(frames, data.X_train, data.y_train,
+                                        out / "boundary.gif", title=title, caption=caption)

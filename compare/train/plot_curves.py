@@ -68,9 +68,13 @@ def _step_label(epochs: np.ndarray) -> str:
 
 def _draw_losses(ax, dx, steps, epochs, hand, torch_, v, loss_name) -> None:
     """The two panels of :func:`losses_figure`; ``v``: (epochs, steps, hand, torch) or None."""
-    val = v is not None
-    if val:
-        v_epoch, v_step, v_hand, v_torch = v
+    x, h = _loss_panel(ax, steps, epochs, hand, torch_, v, loss_name)
+    _difference_panel(dx, steps, epochs, np.abs(hand - torch_), v, x, h)
+
+
+def _loss_panel(ax, steps, epochs, hand, torch_, v, loss_name):
+    """The top panel: both twins' training loss (and validation loss when ``v`` is given);
+    returns the training curve's steps and handmade values, (E,) or (S,) each."""
     per_batch = len(np.unique(epochs)) < len(steps)
     if per_batch:
         ax.plot(steps, hand, color=TRAIN, lw=0.7, alpha=0.3,
@@ -83,17 +87,7 @@ def _draw_losses(ax, dx, steps, epochs, hand, torch_, v, loss_name) -> None:
     ax.plot(x, h, color=TRAIN, lw=2.6, alpha=0.8, label=f"training, {how}: {HAND}")
     ax.plot(x, t, color=TRAIN_TORCH, lw=1.1, ls="--", marker="x" if per_batch else None,
             ms=5, label=f"training, {how}: {TORCH}", **marks)
-    losses = [hand, torch_]
-    if val:
-        vmarks = {"markevery": max(1, len(v_step) // 30)}
-        ax.plot(v_step, v_hand, color=VAL, lw=2.6, alpha=0.8, marker="o", ms=6, mfc="none",
-                label=f"validation, end of each epoch: {HAND}", **vmarks)
-        ax.plot(v_step, v_torch, color=VAL_TORCH, lw=1.1, ls="--", marker="x", ms=5,
-                label=f"validation, end of each epoch: {TORCH}", **vmarks)
-        losses += [v_hand, v_torch]
-        best = int(np.argmin(v_hand))  # the first minimum: the epoch the Trainer restores
-        ax.axvline(v_step[best], color=VAL, ls=":", lw=1.2, label=f"lowest validation loss "
-                   f"(epoch {v_epoch[best]:.0f}): restored at the end")
+    losses = [hand, torch_] + (_validation_lines(ax, v) if v is not None else [])
     if loss_name in ("bce", "bce_with_logits"):
         ax.axhline(np.log(2), color="0.4", ls=":", lw=1,
                    label="ln 2 ≈ 0.693: the loss of P = 0.5 everywhere (a coin flip)")
@@ -101,14 +95,36 @@ def _draw_losses(ax, dx, steps, epochs, hand, torch_, v, loss_name) -> None:
     log = bool(np.all(every > 0)) and every.max() >= LOG_RANGE * every.min()
     ax.set_yscale("log" if log else "linear")
     ax.set(ylabel=loss_label(loss_name) + (", log scale" if log else ""),
-           title="loss of both twins" + (": training and validation" if val else ""))
+           title="loss of both twins" + (": training and validation" if v is not None else ""))
     ax.legend(fontsize=8)
-    diffs = [np.abs(hand - torch_)] + ([np.abs(v_hand - v_torch)] if val else [])
+    ax.grid(True, alpha=0.3)
+    return x, h
+
+
+def _validation_lines(ax, v) -> list:
+    """Both twins' validation loss per epoch and the restored epoch's line; their values."""
+    v_epoch, v_step, v_hand, v_torch = v
+    vmarks = {"markevery": max(1, len(v_step) // 30)}
+    ax.plot(v_step, v_hand, color=VAL, lw=2.6, alpha=0.8, marker="o", ms=6, mfc="none",
+            label=f"validation, end of each epoch: {HAND}", **vmarks)
+    ax.plot(v_step, v_torch, color=VAL_TORCH, lw=1.1, ls="--", marker="x", ms=5,
+            label=f"validation, end of each epoch: {TORCH}", **vmarks)
+    best = int(np.argmin(v_hand))  # the first minimum: the epoch the Trainer restores
+    ax.axvline(v_step[best], color=VAL, ls=":", lw=1.2, label=f"lowest validation loss "
+               f"(epoch {v_epoch[best]:.0f}): restored at the end")
+    return [v_hand, v_torch]
+
+
+def _difference_panel(dx, steps, epochs, diff, v, x, h) -> None:
+    """The bottom panel: ``diff`` = |hand − torch| of the training loss per step (and of the
+    validation loss when ``v`` is given) on a log axis, beside eps × the loss ``h`` at
+    ``x``."""
+    diffs = [diff] + ([np.abs(v[2] - v[3])] if v is not None else [])
     floor = log_floor(np.concatenate(diffs))
     zero = _log_series(dx, steps, diffs[0], floor, "o", color=TRAIN, ls="none", marker=".",
                        ms=3, label="training loss, each step")
-    if val:
-        zero |= _log_series(dx, v_step, diffs[1], floor, "o", color=VAL, ls="none",
+    if v is not None:
+        zero |= _log_series(dx, v[1], diffs[1], floor, "o", color=VAL, ls="none",
                             marker="s", ms=3, label="validation loss, each epoch")
     for eps, ls, name in ((EPS64, "--", "float64"), (EPS32, "-.", "float32")):
         dx.plot(x, eps * np.abs(h), color="0.45", ls=ls, lw=0.9,
@@ -120,8 +136,7 @@ def _draw_losses(ax, dx, steps, epochs, hand, torch_, v, loss_name) -> None:
            title="twin difference in the loss, log scale (markers at the bottom: exactly 0)"
            if zero else "twin difference in the loss, log scale")
     dx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.27), ncol=2)
-    for a in (ax, dx):
-        a.grid(True, alpha=0.3)
+    dx.grid(True, alpha=0.3)
 
 
 def losses_figure(trajectory: Sequence[dict], *, val: Sequence[dict] | None = None,

@@ -10,13 +10,17 @@ leaves no partial file.
 The colour is P(class 1) on a fixed scale, 0 blue, 0.5 white, 1 red, so a model that is
 undecided (P = 0.5) looks neutral however small its variations. The black P = 0.5 line is
 drawn only when P crosses 0.5 by more than ``MARGIN`` on both sides; otherwise the title's
-last line says why there is none (e.g. "P = 0.50 ± 1e-12 everywhere: no boundary").
+last line says why there is none (e.g. "P = 0.50 ± 1e-12 everywhere: no boundary"), and,
+for an undecided model, that its classes (and so any accuracy reported for it) come from
+tie-breaking at the cut P > 0.5, not from a boundary. ``Caption`` says which twin, which
+points and when a picture shows.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -36,7 +40,7 @@ from handgrad.compare.train.plot_curves import (
 
 __all__ = ["plot_losses", "plot_divergence", "plot_decision_boundary",
            "animate_decision_boundary", "losses_figure", "divergence_figure",
-           "boundary_figure", "describe"]
+           "boundary_figure", "Caption", "describe"]
 
 Predict = Callable[[np.ndarray], np.ndarray]  # points (g, 2) -> P(class 1), shape (g,)
 
@@ -46,6 +50,7 @@ CMAP = ListedColormap(0.6 * matplotlib.colormaps["bwr"](np.linspace(0, 1, 256))
                       + 0.4 * np.ones((256, 4)), name="bwr_light")
 CBAR = "P(class 1)   (white: 0.5, undecided)"
 MARGIN = 1e-3  # P must pass 0.5 by more than this on both sides for a 0.5 line
+TIE_BREAKING = "its classes, and any accuracy, are tie-breaking at P > 0.5"
 GIF_DPI = 90
 
 
@@ -85,35 +90,59 @@ def _probabilities(predict: Predict, points: np.ndarray, shape) -> np.ndarray:
     return p.reshape(shape)
 
 
+@dataclass(frozen=True)
+class Caption:
+    """Which model a picture shows, on which points, and when: its title's second line.
+
+    ``twin``: whose model ("handmade (NumPy)" or "torch"); ``split``: which points are
+    drawn (also the legend's title); ``step``, ``epoch``, ``loss``: when (None: not said;
+    step 0 reads "initial parameters"); ``restored``: the epoch is the lowest validation
+    loss's, restored at the end.
+    """
+
+    twin: str = HAND
+    split: str = "training"
+    step: int | None = None
+    epoch: int | None = None
+    loss: float | None = None
+    restored: bool = False
+
+    def text(self) -> str:
+        """``"handmade (NumPy) model, training points\nafter step 20 (epoch 5), loss
+        0.31"``; no second line when step, epoch and loss are all None."""
+        step = self.step
+        when = ("initial parameters" if step == 0 else
+                f"after step {step}" if step is not None else "")
+        if self.epoch is not None and step != 0:
+            epoch_text = f"epoch {self.epoch}" + (": lowest validation loss, restored"
+                                                  if self.restored else "")
+            when += f" ({epoch_text})" if when else f"after {epoch_text}"
+        if self.loss is not None:
+            when += (", " if when else "") + f"loss {self.loss:.4g}"
+        return _lines(f"{self.twin} model, {self.split} points", when)
+
+
 def describe(twin: str = HAND, split: str = "training", step=None, epoch=None, loss=None,
              restored: bool = False) -> str:
-    """A picture's title lines: which model and points, then when: ``"handmade (NumPy)
-    model, training points\nafter step 20 (epoch 5), loss 0.31"``. Parts that are None are
-    left out (no second line when all are); step 0 reads "initial parameters"; ``restored``
-    adds "lowest validation loss, restored" to the epoch."""
-    when = ("initial parameters" if step == 0 else
-            f"after step {step}" if step is not None else "")
-    if epoch is not None and step != 0:
-        epoch_text = f"epoch {epoch}" + (": lowest validation loss, restored" if restored
-                                          else "")
-        when += f" ({epoch_text})" if when else f"after {epoch_text}"
-    if loss is not None:
-        when += (", " if when else "") + f"loss {loss:.4g}"
-    return _lines(f"{twin} model, {split} points", when)
+    """``Caption(twin, split, step, epoch, loss, restored).text()``: a picture's title
+    lines, which model and points, then when."""
+    return Caption(twin, split, step, epoch, loss, restored).text()
 
 
 def no_boundary_note(p: np.ndarray) -> str | None:
     """Why no P = 0.5 line is drawn for the grid's probabilities ``p``, or None if it is:
-    "P = 0.50 ± 1e-12 everywhere: no boundary (undecided)" when P stays within ``MARGIN``
-    of 0.5, "P between 0.26 and 0.40 everywhere: all class 0, no boundary" when P stays on
-    one side."""
+    "P = 0.50 ± 1e-12 everywhere: no boundary (undecided)" and, on a second line, that its
+    classes and any accuracy are tie-breaking at P > 0.5 (``TIE_BREAKING``: the logistic
+    neuron on XOR scores 0.75 that way) when P stays within ``MARGIN`` of 0.5; "P between
+    0.26 and 0.40 everywhere: all class 0, no boundary" when P stays on one side."""
     lo, hi = float(p.min()), float(p.max())
     if lo < 0.5 - MARGIN and hi > 0.5 + MARGIN:
         return None
     spread = max(abs(lo - 0.5), abs(hi - 0.5))
     if spread <= MARGIN:
         return ("P = 0.50 exactly everywhere" if spread == 0 else
-                f"P = 0.50 ± {spread:.0e} everywhere") + ": no boundary (undecided)"
+                f"P = 0.50 ± {spread:.0e} everywhere") + \
+            f": no boundary (undecided)\n{TIE_BREAKING}"
     side = 1 if lo >= 0.5 - MARGIN else 0
     return f"P between {lo:.2f} and {hi:.2f} everywhere: all class {side}, no boundary"
 
@@ -147,8 +176,7 @@ def _lines(*lines) -> str:
 
 
 def boundary_figure(predict: Predict, X, y, *, title: str = "", resolution: int = 200,
-                    twin: str = HAND, split: str = "training", step=None, epoch=None,
-                    loss=None, restored: bool = False):
+                    caption: Caption | None = None):
     """Decision regions of a binary classifier over 2-D data (the caller closes the figure).
 
     Args:
@@ -157,23 +185,22 @@ def boundary_figure(predict: Predict, X, y, *, title: str = "", resolution: int 
         X: the drawn points, shape (m, 2). y: their labels 0/1, shape (m,) or (m, 1).
         title: first title line (e.g. dataset, optimizer, dtype). resolution: grid points
             per axis.
-        twin, split, step, epoch, loss, restored: the second title line
-            (:func:`describe`): which twin's model, when, which split the points are (also
-            the legend's title).
+        caption: the second title line (:class:`Caption`): which twin's model, which split
+            the points are (also the legend's title), when. Default: ``Caption()``.
 
     P(class 1) as an image on the fixed scale 0..1 (colour bar), the P = 0.5 line in black
-    or, as the title's last line, why there is none (:func:`no_boundary_note`); the points
+    or, as the title's last lines, why there is none (:func:`no_boundary_note`); the points
     on top (class 0 circles, class 1 triangles), limits padded 10%. Returns the figure.
     """
+    caption = caption or Caption()
     X, y = _check_points(X, y)
     xx, yy, points = _grid(X, resolution)
     p = _probabilities(predict, points, xx.shape)
     fig, ax = plt.subplots(figsize=(6.6, 6), layout="constrained")
     try:
         _, _, note = _draw_p(ax, p, xx, yy)
-        _draw_points(ax, X, y, xx, yy, split)
-        ax.set_title(_lines(title, describe(twin, split, step, epoch, loss, restored), note),
-                     fontsize=10)
+        _draw_points(ax, X, y, xx, yy, caption.split)
+        ax.set_title(_lines(title, caption.text(), note), fontsize=10)
         fig.colorbar(ScalarMappable(Normalize(0, 1), CMAP), ax=ax, label=CBAR)
     except BaseException:
         plt.close(fig)
@@ -182,13 +209,11 @@ def boundary_figure(predict: Predict, X, y, *, title: str = "", resolution: int 
 
 
 def plot_decision_boundary(predict: Predict, X, y, path: str | os.PathLike, *,
-                           title: str = "", resolution: int = 200, twin: str = HAND,
-                           split: str = "training", step=None, epoch=None, loss=None,
-                           restored: bool = False) -> Path:
+                           title: str = "", resolution: int = 200,
+                           caption: Caption | None = None) -> Path:
     """:func:`boundary_figure` saved to ``path`` (PNG unless its suffix names another
     matplotlib format); returns ``Path(path)``."""
-    fig = boundary_figure(predict, X, y, title=title, resolution=resolution, twin=twin,
-                          split=split, step=step, epoch=epoch, loss=loss, restored=restored)
+    fig = boundary_figure(predict, X, y, title=title, resolution=resolution, caption=caption)
     try:
         return save(fig, path)
     finally:
@@ -197,8 +222,8 @@ def plot_decision_boundary(predict: Predict, X, y, path: str | os.PathLike, *,
 
 def animate_decision_boundary(frames: Sequence[tuple[str, Predict]], X, y,
                               path: str | os.PathLike, *, fps: float = 8,
-                              resolution: int = 100, title: str = "", twin: str = HAND,
-                              split: str = "training") -> Path:
+                              resolution: int = 100, title: str = "",
+                              caption: Caption | None = None) -> Path:
     """GIF of the decision boundary during training, one frame per entry of ``frames``.
 
     Args:
@@ -206,13 +231,16 @@ def animate_decision_boundary(frames: Sequence[tuple[str, Predict]], X, y,
             training loss 0.693"), predict as in :func:`boundary_figure`.
         X: the drawn points, shape (m, 2). y: their labels 0/1, shape (m,) or (m, 1).
         path: destination GIF. fps: frames per second. resolution: grid points per axis.
-        title, twin, split: each frame's title is ``title``, ``"<twin> model, <split>
-            points"``, the label, and the no-boundary note when there is one.
+        title, caption: each frame's title is ``title``, ``"<twin> model, <split>
+            points"`` (the caption's twin and split; its step, epoch and loss are left to
+            the labels), the label, and the no-boundary note when there is one.
 
     Each frame: :func:`boundary_figure`'s picture on fixed axes (laid out once, with room
-    for four title lines) plus an "i/F" counter (it keeps look-alike frames distinct,
+    for five title lines) plus an "i/F" counter (it keeps look-alike frames distinct,
     which Pillow would merge). Returns ``Path(path)``.
     """
+    given = caption or Caption()
+    caption = Caption(given.twin, given.split)  # when: each frame's label says it
     frames = list(frames)
     if not frames:
         raise ValueError("frames is empty: give at least one (label, predict) pair")
@@ -223,10 +251,10 @@ def animate_decision_boundary(frames: Sequence[tuple[str, Predict]], X, y,
     fig, ax = plt.subplots(figsize=(6, 5.4), dpi=GIF_DPI, layout="constrained")
     try:
         fig.colorbar(ScalarMappable(Normalize(0, 1), CMAP), ax=ax, label=CBAR)
-        _draw_points(ax, X, y, xx, yy, split)
+        _draw_points(ax, X, y, xx, yy, caption.split)
         counter = ax.text(0.01, 0.01, "", transform=ax.transAxes, fontsize=8,
                           bbox={"fc": "white", "ec": "none", "alpha": 0.8})
-        ax.set_title("\n".join(["Xg"] * 4), fontsize=11)  # room for four lines (of size 10)
+        ax.set_title("\n".join(["Xg"] * 5), fontsize=11)  # room for five lines (of size 10)
         fig.canvas.draw()
         with matplotlib.rc_context({"figure.autolayout": False,
                                     "figure.constrained_layout.use": False}):
@@ -241,7 +269,7 @@ def animate_decision_boundary(frames: Sequence[tuple[str, Predict]], X, y,
                     artist.remove()
                 image, line, note = _draw_p(ax, p, xx, yy)
                 drawn = [image] + ([line] if line is not None else [])
-                ax.set_title(_lines(title, describe(twin, split), label, note), fontsize=10)
+                ax.set_title(_lines(title, caption.text(), label, note), fontsize=10)
                 counter.set_text(f"{i}/{len(frames)}")
                 writer.grab_frame()  # one draw: only the image, line and texts changed
             writer.finish()

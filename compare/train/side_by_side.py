@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from handgrad import handmade, torch_ref
+from handgrad.compare.train.thread_budget import check_threads, thread_budget
 from handgrad.compare.transfer import hand_to_torch
 
 
@@ -49,11 +50,19 @@ class SideBySide:
     torch_seconds: float = 0.0
     best_epoch: int | None = None  # the handmade side's best validation epoch (restored)
     best_step: int | None = None  # the last step of best_epoch
+    threads: int | None = None  # both twins' thread budget while timed (None: not set)
 
     @property
     def max_divergence(self) -> float:
         """The largest ``rel_param_diff`` over the run."""
         return max((r["rel_param_diff"] for r in self.trajectory), default=0.0)
+
+    @property
+    def thread_note(self) -> str:
+        """``both timed with N thread(s)``, or that the budgets were left as they were."""
+        if self.threads is None:
+            return "thread budgets left as they were"
+        return f"both timed with {self.threads} thread(s)"
 
     def summary_rows(self) -> list[tuple[str, str, str]]:
         """``(what, handmade, torch)`` rows: what a notebook's table shows."""
@@ -66,7 +75,7 @@ class SideBySide:
             rows.append(("last validation loss", f"{self.val[-1]['hand_val_loss']:.6g}",
                          f"{self.val[-1]['torch_val_loss']:.6g}"))
         rows += [("stopped by", self.hand_stop or "-", self.torch_stop or "-"),
-                 ("seconds per step (training steps only, mean)",
+                 (f"seconds per step (training steps only, mean; {self.thread_note})",
                   f"{self.hand_seconds / max(steps, 1):.2e}",
                   f"{self.torch_seconds / max(steps, 1):.2e}"),
                  ("largest parameter drift, handmade vs torch (relative)",
@@ -110,10 +119,10 @@ def _full_loss(hand, X, y) -> float:
     return float(hand.loss_and_grads(X, y)[0])
 
 
-def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=None,
+def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=None,  # noqa: PLR0913 (the keyword API that notebooks and docs/training.md use, each option documented)
                        X_val=None, y_val=None, patience=None, grad_tol=None,
                        divergence_factor=None, snapshot_every: int | None = None,
-                       progress=None) -> SideBySide:
+                       progress=None, threads: int | None = 1) -> SideBySide:
     """Train ``hand`` (handmade) and ``twin`` (torch) on the same batches, in lockstep.
 
     Args:
@@ -129,72 +138,114 @@ def train_side_by_side(hand, twin, X, y, batches, *, optimizer="sgd", options=No
             steps and at the last step, with the training-set loss there, e.g. for an
             animation.
         progress: called as ``progress(epoch, n_epochs, record)`` after each epoch.
+        threads: the thread budget of both twins during the run (``thread_budget``:
+            torch's intra-op threads and NumPy's BLAS threads alike), so that their
+            seconds compare like with like; ``run.threads`` says it. None leaves both
+            libraries as they are (and their timings may then compare unlike budgets).
 
     Raises ``DivergenceError`` (either side's) when a loss or gradient becomes non-finite
     or the loss grows beyond the divergence factor, and ``KeyboardInterrupt("interrupted
     at epoch E, step S")`` on Ctrl-C (S: the step last begun). ``best_epoch`` and
     ``best_step`` name the handmade side's restored epoch when a held-out split is given.
     """
-    options = dict(options or {})
     rules = {"patience": patience, "grad_tol": grad_tol}
     if divergence_factor is not None:
         rules["divergence_factor"] = divergence_factor
+    check_threads(threads)
     hand_to_torch(hand, twin)
-    hand_trainer = handmade.Trainer(hand, handmade.make_optimizer(optimizer, hand.params,
-                                                                  **options), **rules)
-    torch_trainer = torch_ref.Trainer(twin, torch_ref.make_optimizer(optimizer,
-                                                                     twin.parameters(),
-                                                                     **options), **rules)
-    X, y = np.asarray(X), np.asarray(y)
-    Xt, yt = twin.as_input(X), torch.as_tensor(y, device=twin.device)
-    run = SideBySide()
-    step, epoch, norm0 = 0, 0, _norm(hand.params)
-    if snapshot_every:
-        run.snapshots.append((0, _full_loss(hand, X, y), _copy(hand.params)))
-    try:
+    lockstep = _Lockstep(hand, twin, X, y, snapshot_every)
+    lockstep.make_trainers(optimizer, dict(options or {}), rules)
+    with thread_budget(threads) as budget:
+        lockstep.run.threads = budget
+        try:
+            lockstep.epochs(batches, X_val, y_val, progress)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"interrupted at epoch {lockstep.epoch}, step "
+                                    f"{lockstep.step}") from None
+    return lockstep.finish()
+
+
+class _Lockstep:
+    """The state of one side-by-side run: both trainers, the data, the record so far."""
+
+    def __init__(self, hand, twin, X, y, snapshot_every):
+        self.hand, self.twin = hand, twin
+        self.X = np.asarray(X)
+        self.y = np.asarray(y)
+        self.Xt = twin.as_input(self.X)
+        self.yt = torch.as_tensor(self.y, device=twin.device)
+        self.snapshot_every = snapshot_every
+        self.run = SideBySide()
+        self.step = 0
+        self.epoch = 0
+        self.norm0 = _norm(hand.params)
+        if snapshot_every:
+            self.snapshot()
+
+    def make_trainers(self, optimizer: str, options: dict, rules: dict) -> None:
+        self.hand_trainer = handmade.Trainer(
+            self.hand, handmade.make_optimizer(optimizer, self.hand.params, **options), **rules)
+        self.torch_trainer = torch_ref.Trainer(
+            self.twin, torch_ref.make_optimizer(optimizer, self.twin.parameters(), **options),
+            **rules)
+
+    def snapshot(self) -> None:
+        self.run.snapshots.append((self.step, _full_loss(self.hand, self.X, self.y),
+                                   _copy(self.hand.params)))
+
+    def epochs(self, batches, X_val, y_val, progress) -> None:
+        """Every epoch of ``batches``, until a rule of either side stops the run."""
         for epoch, epoch_batches in enumerate(batches, start=1):
+            self.epoch = epoch
             for idx in epoch_batches:
-                step += 1
-                t0 = time.perf_counter()
-                h_loss, h_norm = hand_trainer.step(X[idx], y[idx])
-                t1 = time.perf_counter()
-                i = torch.as_tensor(idx, device=twin.device)
-                t_loss, t_norm = torch_trainer.step(Xt[i], yt[i])
-                _sync(twin.device)
-                run.hand_seconds += t1 - t0
-                run.torch_seconds += time.perf_counter() - t1
-                max_abs, rel = _param_diffs(hand, twin, norm0)
-                run.trajectory.append({"step": step, "epoch": epoch, "hand_loss": h_loss,
-                                       "torch_loss": t_loss, "hand_grad_norm": h_norm,
-                                       "torch_grad_norm": t_norm, "max_param_diff": max_abs,
-                                       "rel_param_diff": rel})
-                if snapshot_every and step % snapshot_every == 0:
-                    run.snapshots.append((step, _full_loss(hand, X, y), _copy(hand.params)))
-                if hand_trainer.stop_reason or torch_trainer.stop_reason:
+                self.one_step(idx)
+                if self.hand_trainer.stop_reason or self.torch_trainer.stop_reason:
                     break
-            stop_h = hand_trainer.end_epoch(X_val, y_val)
-            stop_t = torch_trainer.end_epoch(X_val, y_val)
-            run.epochs = epoch
+            stop_hand = self.hand_trainer.end_epoch(X_val, y_val)
+            stop_torch = self.torch_trainer.end_epoch(X_val, y_val)
+            self.run.epochs = self.epoch
             if X_val is not None:
-                run.val.append({"epoch": epoch, "step": step,
-                                "hand_val_loss": hand_trainer.history.val_losses[-1],
-                                "torch_val_loss": torch_trainer.history.val_losses[-1]})
-            if progress is not None and run.trajectory:
-                progress(epoch, len(batches), run.trajectory[-1])
-            if stop_h or stop_t:
+                self.run.val.append({
+                    "epoch": self.epoch, "step": self.step,
+                    "hand_val_loss": self.hand_trainer.history.val_losses[-1],
+                    "torch_val_loss": self.torch_trainer.history.val_losses[-1]})
+            if progress is not None and self.run.trajectory:
+                progress(self.epoch, len(batches), self.run.trajectory[-1])
+            if stop_hand or stop_torch:
                 break
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"interrupted at epoch {epoch}, step {step}") from None
-    if snapshot_every and run.snapshots[-1][0] != step:
-        run.snapshots.append((step, _full_loss(hand, X, y), _copy(hand.params)))
-    history = hand_trainer.finish()
-    run.hand_stop = history.stop_reason
-    run.torch_stop = torch_trainer.finish().stop_reason
-    if history.best_epoch is not None:
-        run.best_epoch = history.best_epoch
-        run.best_step = max((r["step"] for r in run.val if r["epoch"] == history.best_epoch),
-                            default=None)
-    return run
+
+    def one_step(self, idx) -> None:
+        """One step of each twin on the rows ``idx``, timed apart, then compared."""
+        self.step += 1
+        t0 = time.perf_counter()
+        h_loss, h_norm = self.hand_trainer.step(self.X[idx], self.y[idx])
+        t1 = time.perf_counter()
+        i = torch.as_tensor(idx, device=self.twin.device)
+        t_loss, t_norm = self.torch_trainer.step(self.Xt[i], self.yt[i])
+        _sync(self.twin.device)
+        self.run.hand_seconds += t1 - t0
+        self.run.torch_seconds += time.perf_counter() - t1
+        max_abs, rel = _param_diffs(self.hand, self.twin, self.norm0)
+        self.run.trajectory.append({"step": self.step, "epoch": self.epoch,
+                                    "hand_loss": h_loss, "torch_loss": t_loss,
+                                    "hand_grad_norm": h_norm, "torch_grad_norm": t_norm,
+                                    "max_param_diff": max_abs, "rel_param_diff": rel})
+        if self.snapshot_every and self.step % self.snapshot_every == 0:
+            self.snapshot()
+
+    def finish(self) -> SideBySide:
+        """The last snapshot, both trainers' stop reasons, the restored best epoch."""
+        run = self.run
+        if self.snapshot_every and run.snapshots[-1][0] != self.step:
+            self.snapshot()
+        history = self.hand_trainer.finish()
+        run.hand_stop = history.stop_reason
+        run.torch_stop = self.torch_trainer.finish().stop_reason
+        if history.best_epoch is not None:
+            run.best_epoch = history.best_epoch
+            run.best_step = max((r["step"] for r in run.val
+                                 if r["epoch"] == history.best_epoch), default=None)
+        return run
 
 
 def _copy(params: dict) -> dict:
@@ -213,4 +264,17 @@ def accuracy(model_output: np.ndarray, y: np.ndarray, loss: str) -> float | None
     if loss in ("bce", "bce_with_logits", "perceptron"):
         cut = 0.5 if loss == "bce" else 0.0
         return float(np.mean((out > cut).astype(float).ravel() == np.asarray(y).ravel()))
+    return None
+
+
+def decision_margin(model_output: np.ndarray, loss: str) -> float | None:
+    """``max |P - 0.5|`` over the rows of a binary model's output ``(m, 1)``, P the
+    probability of class 1 that it stands for (sigmoid of a logit for ``bce_with_logits``
+    and ``perceptron``); None for other losses. Near 0: the model is undecided everywhere,
+    and its accuracy is tie-breaking at the cut."""
+    out = np.asarray(model_output, dtype=np.float64).ravel()
+    if loss == "bce":
+        return float(np.max(np.abs(out - 0.5)))
+    if loss in ("bce_with_logits", "perceptron"):
+        return float(np.max(np.abs(0.5 * np.tanh(out / 2))))  # sigmoid(z) - 0.5, exactly
     return None

@@ -22,6 +22,8 @@ def cli_case(id, args, *words, marks=()):
     cli_case("hidden-not-int", ["train", "--hidden", "8,x"], "--hidden", "positive integers",
              "'8,x'"),
     cli_case("hidden-zero", ["train", "--hidden", "8,0"], "--hidden", "'8,0'"),
+    cli_case("hidden-0", ["train", "--hidden", "0"], "--hidden", "positive integers",
+             "'none'", "'0'"),
     cli_case("optimizer", ["train", "--optimizer", "rmsprop"], "invalid choice: 'rmsprop'",
              "adam", "nesterov"),
     cli_case("lr-negative", ["train", "--lr", "-1"], "--lr must be", "> 0", "-1.0"),

@@ -3,6 +3,7 @@ a noisy row marked and counted under its table, every ratio handmade / other, th
 naming its thread count, and strict JSON."""
 
 import json
+import re
 
 import pytest
 
@@ -144,3 +145,47 @@ def test_the_extras_print_every_ratio_handmade_over_other(monkeypatch, capsys):
     assert "hand/torch 0.50" in out and "torch twin on CUDA (a GPU)" in out
     assert "the loops take 300x and 100x as long" in out
     assert records[-1] == {"case": "cpu-cuda-agreement-float64", "rel_err": 1e-16}
+
+
+def _shown_labels(axis, which: str):
+    """The tick labels of ``axis`` that the drawn figure shows: inside the view, not empty."""
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = axis.get_major_ticks() if which == "major" else axis.get_minor_ticks()
+    return [t.label1 for t in ticks
+            if lo <= t.get_loc() <= hi and t.label1.get_visible() and t.label1.get_text()]
+
+
+def test_the_plot_of_two_cases_has_readable_ticks_and_markers_apart():
+    import itertools
+
+    import matplotlib.pyplot as plt
+
+    # the two-case quick run that crowded the picture: medians in seconds, where the two
+    # torch rows at batch 64 lie 4% apart
+    medians = {("3-2-1", 2, "float32"): (385e-6, 840e-6),
+               ("3-2-1", 2, "float64"): (505e-6, 1030e-6),
+               ("64-32-10", 64, "float32"): (215e-6, 1500e-6),
+               ("64-32-10", 64, "float64"): (468e-6, 1441e-6)}
+    records = [record([h, h], [t, t], case=case, batch=batch, dtype=dtype)
+               for (case, batch, dtype), (h, t) in medians.items()]
+    fig = report.scaling_figure(records, threads=1)
+    try:
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        assert [t.get_text() for t in _shown_labels(ax.xaxis, "major")] == ["2", "64"]
+        for axis in (ax.xaxis, ax.yaxis):
+            assert _shown_labels(axis, "minor") == []  # no 3×10⁰ between the batch sizes
+            shown = _shown_labels(axis, "major")
+            assert all(re.fullmatch(r"[0-9.]+", t.get_text()) for t in shown), \
+                [t.get_text() for t in shown]  # plain numbers, no 10-power mathtext
+            boxes = [t.get_window_extent() for t in shown]
+            assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+        # each series' markers: no two drawn on top of each other
+        size = 6 * fig.dpi / 72  # the marker's width in pixels (ms=6 points)
+        points = [ax.transData.transform(xy) for c in ax.containers
+                  for xy in c.lines[0].get_xydata()]
+        assert len(points) == 2 * len(records)
+        for a, b in itertools.combinations(points, 2):
+            assert max(abs(a - b)) >= size, (a, b)
+    finally:
+        plt.close(fig)

@@ -92,6 +92,31 @@ def test_verify_on_missing_cuda_is_a_usage_error(capsys):
     assert "CUDA is not available" in err and "Traceback" not in err
 
 
+def test_verify_quiet_prints_the_summary_lines_and_no_table_header(monkeypatch, capsys):
+    first = matrix.default_configs()[:1]
+    monkeypatch.setattr(matrix, "default_configs", lambda: first)
+    assert cli.main(["verify", "--device", "cpu", "--dtype", "float64", "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == ["worst float64"], lines
+    assert lines[-1].startswith("1 passed, 0 failed"), lines
+    assert not any("config" in line and "result" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("command", [["verify", "--device", "cuda"],
+                                     ["verify", "--device", "cuda:0"],
+                                     ["train", "--device", "cuda", "--epochs", "1"]],
+                         ids=["verify-cuda", "verify-cuda-0", "train-cuda"])
+def test_missing_cuda_is_answered_in_the_command_line_spelling(monkeypatch, capsys, tmp_path,
+                                                               command):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without
+    out = ["--out", str(tmp_path / "run")] if command[0] == "train" else []
+    assert cli.main([*command, *out]) == 2
+    err = capsys.readouterr().err
+    assert "CUDA is not available" in err and "use --device cpu" in err, err
+    assert "device='cpu'" not in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists()
+
+
 def test_module_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "handgrad", "verify", "--help"],
                           capture_output=True, text=True, timeout=120)

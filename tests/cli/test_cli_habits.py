@@ -106,3 +106,14 @@ def test_derive_names_are_the_gallerys():
 
     assert derive.EXAMPLE_NAMES == tuple(EXAMPLES)
     assert derive.BUG_NAMES == tuple(BUGS)
+    assert derive.BUG_SENTENCES == {name: bug.sentence for name, bug in BUGS.items()}
+
+
+def test_derive_ends_with_the_largest_difference_over_its_quantities(capsys):
+    # the steps of a derivation are the quantities it prints (Z, A, L, δ, ...), not
+    # gradient-descent steps: it works one step of gradient descent
+    assert cli.main(["derive", "seed003"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    shown = sum(line.startswith("  max |difference|: ") for line in lines)
+    assert shown > 1
+    assert lines[-1].startswith(f"largest difference over all {shown} quantities: "), lines[-1]

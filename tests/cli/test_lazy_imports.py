@@ -56,9 +56,12 @@ COUNT = ()  # count_parameters is plain Python: not even NumPy
     (main_call(["verify", "--device", "tpu"]), 2, ()),
     (main_call(["derive", "seed004"]), 2, ()),
     (main_call(["derive", "xor", "--bug", "sign_flip"]), 2, ()),
+    (main_call(["derive", "--bug", "list"]), 0, ()),
+    (main_call(["derive"]), 0, ()),  # no argument: the same list
 ], ids=["import", "build-parser", "help", "train-help", "count", "count-seed004",
         "count-error", "mistyped", "bad-choice", "no-command", "bench-threads", "bench-cases",
-        "verify-json-folder", "verify-device", "derive-example", "derive-both"])
+        "verify-json-folder", "verify-device", "derive-example", "derive-both",
+        "derive-bug-list", "derive-no-argument"])
 def test_no_heavy_package_is_imported(code, expected, allowed):
     result = probe(code)
     assert result["code"] == expected

@@ -61,9 +61,11 @@ def test_the_summary_columns_never_touch():
          "train_loss_handmade": 0.123456789, "train_loss_torch": 0.123456789,
          "seconds_per_epoch_handmade": 0.5, "seconds_per_epoch_torch": 1.25,
          "stop_handmade": "early_stopping", "stop_torch": "early_stopping",
-         "max_rel_param_diff": 1e-16, "steps": 8, "epochs": 2}
+         "max_rel_param_diff": 1e-16, "steps": 8, "epochs": 2, "threads": 1,
+         "initial_train_loss": 0.7, "chance_accuracy": 0.5, "did_not_learn_handmade": "",
+         "did_not_learn_torch": ""}
     lines = summary_table(s)
-    table = lines[:-1]
+    table = lines[:-3]  # then the divergence, the threads and the learning lines
     assert len({len(line) for line in table}) == 1  # one width for every row
     stop = next(line for line in table if line.startswith("stopped by"))
     assert stop.split() == ["stopped", "by", "early_stopping", "early_stopping"]
@@ -90,3 +92,21 @@ def test_the_divergence_factor_in_help_is_the_trainers():
     parser = argparse.ArgumentParser()
     train.add_arguments(parser)
     assert f"default: {DIVERGENCE_FACTOR:g})" in " ".join(parser.format_help().split())
+
+
+@pytest.mark.parametrize("margin, undecided", [(1e-12, True), (1e-3, True), (0.3, False),
+                                               (None, False)],
+                         ids=["xor-neuron", "at-the-margin", "decided", "regression"])
+def test_the_summary_says_when_an_accuracy_is_tie_breaking(margin, undecided):
+    s = {"train_accuracy_handmade": 0.75, "train_accuracy_torch": 0.75,
+         "test_accuracy_handmade": 0.75, "test_accuracy_torch": 0.75,
+         "train_loss_handmade": 0.6931, "train_loss_torch": 0.6931,
+         "seconds_per_epoch_handmade": 0.5, "seconds_per_epoch_torch": 0.5,
+         "stop_handmade": "max_epochs", "stop_torch": "max_epochs",
+         "max_rel_param_diff": 1e-16, "steps": 500, "epochs": 500, "threads": 1,
+         "initial_train_loss": 0.76, "chance_accuracy": 0.5, "did_not_learn_handmade": "",
+         "did_not_learn_torch": "", "decision_margin_handmade": margin}
+    text = "\n".join(summary_table(s))
+    line = (f"undecided: P = 0.5 ± {margin:.0e} on every training point, so the accuracies "
+            "above are tie-breaking at P > 0.5, not a boundary") if margin else "undecided"
+    assert (line in text) is undecided, text

@@ -28,9 +28,10 @@ def _sign(scale, centre=0.5):
     return lambda P: centre + scale * np.sign(P[:, 0] - 0.3)
 
 
-def _build(predict, **kwargs):
+def _build(predict, title="", **caption):
     """(title text, contour sets, image, note-free?) of ``boundary_figure``; closes it."""
-    fig = plots.boundary_figure(predict, X, Y, resolution=24, **kwargs)
+    fig = plots.boundary_figure(predict, X, Y, resolution=24, title=title,
+                                caption=plots.Caption(**caption))
     try:
         ax = fig.axes[0]
         contours = [c for c in ax.collections if isinstance(c, ContourSet)]
@@ -43,6 +44,9 @@ def _build(predict, **kwargs):
         plt.close(fig)
 
 
+TIES = "its classes, and any accuracy, are tie-breaking at P > 0.5"
+
+
 @pytest.mark.parametrize("scale, note", [
     (1e-12, "P = 0.50 ± 1e-12 everywhere: no boundary (undecided)"),
     (0.0, "P = 0.50 exactly everywhere: no boundary (undecided)"),
@@ -51,7 +55,9 @@ def _build(predict, **kwargs):
 def test_an_undecided_model_draws_no_line_and_says_so(scale, note):
     drawn = _build(_sign(scale))
     assert drawn["contours"] == []  # no black 0.5 line through rounding noise
-    assert drawn["title"].splitlines()[-1] == note
+    # and that an accuracy reported beside it (0.75 for the logistic neuron on XOR) is
+    # tie-breaking at the cut, not a boundary
+    assert drawn["title"].splitlines()[-2:] == [note, TIES]
     assert "P = 0.5 (decision boundary)" in drawn["legend"]  # the key stays: frames agree
 
 
@@ -60,6 +66,7 @@ def test_a_model_on_one_side_says_which_class_it_picks():
     assert drawn["contours"] == []
     assert drawn["title"].splitlines()[-1] == ("P between 0.26 and 0.40 everywhere: all "
                                                "class 0, no boundary")
+    assert TIES not in drawn["title"]  # decided, wrongly: its classes are no tie
 
 
 @pytest.mark.parametrize("scale", [2e-3, 0.3])
@@ -127,16 +134,18 @@ def test_each_gif_frame_says_when_and_shows_its_own_state(tmp_path, monkeypatch)
               ("step 20, training loss 0.31", _sign(0.3))]
     before = plt.get_fignums()
     plots.animate_decision_boundary(frames, X, Y, tmp_path / "b.gif", resolution=12,
-                                    title="xor, adam, float64", split="training")
+                                    title="xor, adam, float64",
+                                    caption=plots.Caption(split="training", step=9))
     assert plt.get_fignums() == before
     frame_titles = [t for t in titles if "model" in t]  # the layout's placeholder left out
     assert [t.splitlines() for t in frame_titles] == [
         ["xor, adam, float64", "handmade (NumPy) model, training points",
          "step 0 (initial), training loss 0.6931",
-         "P = 0.50 ± 1e-12 everywhere: no boundary (undecided)"],
+         "P = 0.50 ± 1e-12 everywhere: no boundary (undecided)", TIES],
         ["xor, adam, float64", "handmade (NumPy) model, training points",
          "step 20, training loss 0.31"]]
-    assert drawn == [((0.0, 1.0), False, "P = 0.50 ± 1e-12 everywhere: no boundary (undecided)"),
+    assert drawn == [((0.0, 1.0), False, "P = 0.50 ± 1e-12 everywhere: no boundary "
+                                         f"(undecided)\n{TIES}"),
                      ((0.0, 1.0), True, None)]
 
 

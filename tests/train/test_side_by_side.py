@@ -172,3 +172,60 @@ def test_the_notebook_table_shows_both_sides_of_a_run():
     assert hand_loss == pytest.approx(run.trajectory[-1]["hand_loss"], rel=1e-5)
     assert torch_loss == pytest.approx(run.trajectory[-1]["torch_loss"], rel=1e-5)
     assert "<td>6, 3</td>" in page  # 16 samples in batches of 8, 3 epochs
+
+
+def _spy_on_threads(monkeypatch, trainer, seen: list) -> None:
+    """Record, at each step of ``trainer``, torch's thread count and every BLAS pool's."""
+    from threadpoolctl import threadpool_info
+
+    step = trainer.step
+
+    def spied(self, X, y):
+        blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+        seen.append((torch.get_num_threads(), blas))
+        return step(self, X, y)
+    monkeypatch.setattr(trainer, "step", spied)
+
+
+@pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
+def test_both_twins_are_timed_under_one_thread_budget(monkeypatch, threads):
+    hand_seen, torch_seen = [], []
+    _spy_on_threads(monkeypatch, handmade.Trainer, hand_seen)
+    _spy_on_threads(monkeypatch, torch_ref.Trainer, torch_seen)
+    data = datasets.load("xor")
+    hand, twin = build_twins(build_spec(data, "3", "tanh", None), seed=0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3 - threads)  # a budget unlike the run's, before and after it
+    try:
+        run = train_side_by_side(hand, twin, data.X_train, data.y_train,
+                                 handmade.make_batches(4, 4, 3, seed=0),
+                                 options={"lr": 0.1}, threads=threads)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert len(hand_seen) == len(torch_seen) == 3
+    # each side ran its steps with torch's pool and every BLAS pool at the budget
+    assert all(seen == (threads, {threads}) for seen in hand_seen + torch_seen), \
+        (hand_seen, torch_seen)
+    assert after == 3 - threads  # put back as it was
+    assert run.threads == threads
+    rows = dict((what, hand) for what, hand, _ in run.summary_rows())
+    assert f"seconds per step (training steps only, mean; both timed with {threads} " \
+           "thread(s))" in rows
+
+
+@pytest.mark.parametrize("loss, output, expected", [
+    ("bce", [[0.5 + 1e-12], [0.5 - 3e-13]], 1e-12),
+    ("bce", [[0.1], [0.7]], 0.4),
+    ("bce_with_logits", [[-3.0], [0.2]], 0.5 - 1 / (1 + np.exp(3.0))),  # sigmoid(-3) - 0.5
+    ("perceptron", [[4e-12], [-1e-12]], 1e-12),  # sigmoid'(0) = 1/4: 4e-12 / 4
+    ("mse", [[0.5]], None),
+], ids=["bce-undecided", "bce-decided", "logits", "perceptron-undecided", "regression"])
+def test_the_decision_margin_is_the_largest_distance_of_p_from_a_half(loss, output, expected):
+    from handgrad.compare.train.side_by_side import decision_margin
+
+    margin = decision_margin(np.array(output), loss)
+    if expected is None:
+        assert margin is None
+    else:  # 1e-3 relative: the probabilities' own rounding near 0.5 is ~1e-16 absolute
+        assert margin == pytest.approx(expected, rel=1e-3)
