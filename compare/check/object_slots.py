@@ -188,8 +188,33 @@ def _d_prefixed(probe, stable, returned) -> Slots | None:
         return None
     where = {k: (lambda layer, k=k: getattr(layer, k)) for k in names}
     unpaired = [k for k in stable if k not in names and k[1:] not in names]
+    _refuse_misspelled_gradients(arrays, stable, names, unpaired)
     return Slots(f"parameters {names} with gradients {['d' + k for k in names]}", where,
                  lambda layer, got, name: getattr(layer, "d" + name), unpaired)
+
+
+def _refuse_misspelled_gradients(arrays: dict, stable: list[str], names: list[str],
+                                 unpaired: list[str]) -> None:
+    """An array that ``backward`` left under a gradient-like name (``dbias``, ``dB``,
+    ``grad_b``) with the shape of a parameter that found no ``d`` partner is that
+    parameter's gradient, misspelled: checking the others and leaving it out would pass a
+    layer whose gradient was never looked at, so the check stops and names both."""
+    paired = {"d" + k for k in names}
+    strays = [k for k, v in arrays.items()
+              if k not in stable and k not in paired and k != "dinputs"
+              and (k.startswith("d") or "grad" in k.lower())
+              and any(v.shape == arrays[p].shape for p in unpaired)]
+    if not strays:
+        return
+    guesses = {p: [s for s in strays if arrays[s].shape == arrays[p].shape] for p in unpaired}
+    guesses = {p: found for p, found in guesses.items() if found}
+    spelled = ", ".join(f"{p!r}: {found[0]!r}" for p, found in guesses.items())
+    all_params = ", ".join(f"{k!r}: {k!r}" for k in [*names, *guesses])
+    raise TypeError(
+        f"backward left {strays} beside the parameters {list(guesses)}, which have no "
+        f"d-prefixed gradient ({['d' + p for p in guesses]} were looked for): a misspelled "
+        f"gradient name? Name them: params={{{all_params}}}, "
+        f"grads={{{', '.join(f'{k!r}: {chr(39)}d{k}{chr(39)}' for k in names)}, {spelled}}}")
 
 
 def _returned_keys(probe, stable, returned) -> Slots | None:
