@@ -71,10 +71,24 @@ __all__ = [  # the names of _LAZY, written out so that static tools see them
 def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(_LAZY[name])
+    try:
+        module = importlib.import_module(_LAZY[name])
+    except (ImportError, AttributeError) as exc:
+        _explain_shadowing(exc)
+        raise
     value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value  # the next access does not come back here
     return value
+
+
+def _explain_shadowing(exc: Exception) -> None:
+    """Where a user's own ``torch.py`` (or numpy, scipy) hid the installed package, the
+    import failed deep inside with a missing attribute: say so in one line instead."""
+    from handgrad.shadowing import shadowing_message
+
+    message = shadowing_message()
+    if message:
+        raise ImportError(message) from exc
 
 
 def __dir__() -> list[str]:

@@ -25,7 +25,6 @@ a failing check reads as the table in pytest's output. docs/pytest-plugin.md is 
 from __future__ import annotations
 
 import re
-import sys
 import zlib
 from pathlib import Path
 
@@ -36,7 +35,6 @@ GIVEN_SEED_KEY = pytest.StashKey["int | None"]()
 SHADOW_KEY = pytest.StashKey[str]()  # what shadowing_message found, once per run
 REPLAYS = ".handgrad/replays"  # under the rootdir
 MAX_SEED = 2**63 - 1  # NumPy's SeedSequence takes any non-negative int; a bound keeps ids sane
-SHADOWABLE = ("numpy", "scipy", "torch")  # what handgrad imports, by its installed name
 NAME_LENGTH = 150  # a saved case's file name, before its suffix (file systems allow 255)
 
 
@@ -91,49 +89,14 @@ def seed_for(config, node) -> int:
     return zlib.crc32(key.encode())
 
 
-def shadowing_file(name: str) -> str | None:
-    """The file that ``import name`` finds instead of the installed distribution, or None.
-
-    Where a user's ``numpy.py`` (or ``numpy/__init__.py``) lies first on ``sys.path`` (the
-    rootdir, the current folder under ``python -m pytest``), ``import numpy`` finds it, and
-    handgrad would fail deep inside with an error about a missing attribute. Found by
-    ``find_spec`` (nothing imported) or read from ``sys.modules`` where already imported;
-    compared with the file the installed distribution holds. Not installed: None (the import
-    itself will say so).
-    """
-    import importlib.util
-    from importlib import metadata
-
-    module = sys.modules.get(name)
-    try:
-        origin = (getattr(module, "__file__", None) if module is not None
-                  else getattr(importlib.util.find_spec(name), "origin", None))
-        installed = metadata.distribution(name).locate_file(f"{name}/__init__.py")
-    except (ImportError, ValueError, metadata.PackageNotFoundError):
-        return None
-    if origin is None or not Path(installed).is_file():
-        return None
-    return None if Path(origin).resolve() == Path(installed).resolve() else origin
-
-
-def shadowing_message() -> str:
-    """One line per hidden package ('' where none is): the user's file and the remedy."""
-    lines = []
-    for name in SHADOWABLE:
-        found = shadowing_file(name)
-        if found is not None:
-            lines.append(f"handgrad needs the installed {name}, but `import {name}` finds "
-                         f"your {found} first on sys.path: rename that file (it hides "
-                         f"{name} from every import)")
-    return "\n".join(lines)
-
-
 def refuse_shadowed(config) -> None:
     """Fail the test where a user's module hides a package handgrad needs.
 
     Looked up once per run (a few milliseconds), at the first test that uses a fixture.
     """
     if SHADOW_KEY not in config.stash:
+        from handgrad.shadowing import shadowing_message  # only once a fixture is used
+
         config.stash[SHADOW_KEY] = shadowing_message()
     if config.stash[SHADOW_KEY]:
         pytest.fail(config.stash[SHADOW_KEY], pytrace=False)
@@ -160,13 +123,15 @@ def handgrad_rng(handgrad_seed):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    failed_check = getattr(call.excinfo.value, "report", None) if call.excinfo else None
+    if report.when == "call" and getattr(failed_check, "case", None) is None:
+        remove_stale_replay(item)
     if not report.failed:
         return
     seed = item.stash.get(SEED_KEY, None)
     if seed is not None:
         report.sections.append(("handgrad", f"handgrad_rng seed {seed}: replay with "
                                             f"pytest '{item.nodeid}' --handgrad-seed {seed}"))
-    failed_check = getattr(call.excinfo.value, "report", None) if call.excinfo else None
     if getattr(failed_check, "case", None) is not None:
         report.sections.append(("handgrad", save_failing_check(item, failed_check)))
 
@@ -185,14 +150,31 @@ def replay_name(nodeid: str) -> str:
     return name
 
 
+def replays_folder(config) -> Path | None:
+    """Where failing checks are saved: ``--handgrad-replays DIR`` (relative to the folder
+    pytest was started in), ``.handgrad/replays`` under the rootdir, or None (``''``)."""
+    folder = config.getoption("--handgrad-replays")
+    if folder == "":
+        return None
+    return (config.invocation_params.dir / folder if folder is not None
+            else config.rootpath / REPLAYS)
+
+
+def remove_stale_replay(item) -> None:
+    """This test ran and saved no case (it passed, or failed elsewhere): a pair of files
+    that an earlier run of it left would now point at a failure that is not this one."""
+    folder = replays_folder(item.config)
+    if folder is None or not folder.is_dir():
+        return
+    for suffix in (".npz", ".json"):
+        (folder / f"{replay_name(item.nodeid)}{suffix}").unlink(missing_ok=True)
+
+
 def save_failing_check(item, check) -> str:
     """Save the failing check of ``item``; the line that says where and how to rerun it."""
-    folder = item.config.getoption("--handgrad-replays")
-    if folder == "":
+    folder = replays_folder(item.config)
+    if folder is None:
         return "failing check not saved (--handgrad-replays '')"
-    config = item.config  # a relative DIR is taken from the folder pytest was started in
-    folder = (config.invocation_params.dir / folder if folder is not None
-              else config.rootpath / REPLAYS)
     try:
         npz, meta = check.save(folder / replay_name(item.nodeid))
     except Exception as exc:  # saving must not hide the failure itself

@@ -153,3 +153,18 @@ def test_the_replays_option_chooses_the_folder_or_none(tmp_path):
     assert none.returncode == 1
     assert "failing check not saved (--handgrad-replays '')" in none.stdout
     assert not (tmp_path / ".handgrad").exists()
+
+
+@pytest.mark.slow
+def test_a_test_that_now_passes_takes_its_old_case_away_and_no_other(tmp_path):
+    _project(tmp_path)
+    assert run_pytest(tmp_path, "-q").returncode == 1
+    folder = tmp_path / ".handgrad" / "replays"
+    before = {p.name for p in folder.iterdir()}
+    fixed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "tests/test_net.py::test_first"], cwd=tmp_path,
+                           env=CLEAN_ENV | {"SLIP": "1"}, capture_output=True, text=True,
+                           timeout=300)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    mine = replay_name(NODE_IDS["test_first"])
+    assert {p.name for p in folder.iterdir()} == before - {f"{mine}.json", f"{mine}.npz"}
