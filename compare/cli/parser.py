@@ -73,6 +73,11 @@ class HandgradParser(argparse.ArgumentParser):
         raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} "
                                              f"(choose from {choices})")
 
+    def error(self, message):
+        """One line naming the option and what was wrong, exit 2; the usage block (13 lines
+        for ``train``) is ``--help``'s to show, not every mistake's."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
     def command_parser(self, namespace) -> HandgradParser | None:
         """The sub-parser of the subcommand that ``namespace`` was parsed for, if any."""
         for action in self._actions:

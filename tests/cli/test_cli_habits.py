@@ -87,12 +87,18 @@ def test_did_you_mean(argv, line, capsys):
 
 def test_no_guess_when_nothing_is_close(capsys):
     assert cli.main(["xyzzy"]) == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    assert capsys.readouterr().err.splitlines() == [
         "handgrad: error: unknown command 'xyzzy' (choose from verify, train, derive, bench, "
-        "count)")
+        "count) (see handgrad --help)"]
     assert cli.main(["count", "3", "4", "--zzz"]) == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "handgrad count: error: unrecognized arguments: --zzz")
+    assert capsys.readouterr().err.splitlines() == [
+        "handgrad count: error: unrecognized arguments: --zzz (see handgrad count --help)"]
+
+
+def test_a_usage_error_is_one_line_without_the_usage_block(capsys):
+    assert cli.main(["train", "--dataset", "mnist"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "--dataset" in lines[0] and "'moons'" in lines[0]
 
 
 def test_closest():
