@@ -39,6 +39,7 @@ from handgrad.compare.check.tolerances import (
     AUTOGRAD,
     FINITE_DIFF,
     VALUE_FLOOR,
+    lowest_precision,
     relative_tolerance_applies,
     rounding_ulps,
 )
@@ -80,7 +81,10 @@ class Judging:
     differences do not, autograd decides; otherwise that entry is inconclusive.
     ``ref_deviates`` (words): torch's gradient is known to depart from the loss's
     derivative on this batch (a clamp); where finite differences then confirm the hand
-    gradient against autograd, the entry passes with a note.
+    gradient against autograd, the entry passes with a note. ``value_sides`` (words, e.g.
+    ``"forward and torch_fn"``): where the two sides' values differ, the two functions
+    differ, so the gradients are not compared with autograd's (finite differences of the
+    hand code alone still judge them) and the value's entry says so first.
     """
 
     dtype: str
@@ -95,11 +99,12 @@ class Judging:
     n_samples: int | None = None
     contract: str | None = None
     ref_deviates: str = ""
+    value_sides: str = ""
 
     @property
     def reference_dtype(self) -> str:
-        """The dtype whose autograd tolerance applies."""
-        return "float32" if "float32" in (self.dtype, self.autograd_dtype) else "float64"
+        """The dtype whose autograd tolerance applies: the lower precision of the two."""
+        return lowest_precision([self.dtype, self.autograd_dtype or self.dtype])
 
 
 def largest(arrays) -> float:
@@ -120,11 +125,33 @@ def judge(hand: Side, ref: Side | None, fd: dict | None, how: Judging) -> GradRe
                         fd_method=how.fd_method)
     if ref is not None:
         report.entries.append(_judge_value(hand, ref, how))
+        if report.entries[0].status == "fail" and how.value_sides:
+            return _values_differ(report, hand, fd, how)
     report.entries += _judge_gradients(hand, ref, fd, how)
     if ref is not None and (hand.intermediates or how.walk_back):
         report.entries += _judge_intermediates(hand, ref, how)
-    if ref is not None:
-        _diagnose(report, hand, ref, how.n_samples)
+    _diagnose(report, hand, ref, fd, how.n_samples)
+    return report
+
+
+def _values_differ(report: GradReport, hand: Side, fd: dict | None,
+                   how: Judging) -> GradReport:
+    """The two sides compute different values: said first, on the value's entry; the
+    gradients are judged against finite differences of the hand code alone (or not at
+    all), never against the other function's autograd."""
+    value = report.entries[0]
+    compared = ("gradients were not compared with autograd; finite differences of your "
+                "own code judge them below" if fd else "gradients were not compared")
+    value.note = (f"{how.value_sides} disagree on the {how.value_name}: relative error "
+                  f"{value.autograd_rel_err:.1e} (largest entry {value.autograd_max_elem_err:.1e}"
+                  f"); {compared}")
+    entries = _judge_gradients(hand, None, fd, how)
+    for entry in entries:
+        if entry.status == "pass" and entry.fd_rel_err is None:
+            entry.inconclusive(f"not compared: {how.value_sides} disagree on the "
+                               f"{how.value_name}")
+    report.entries += entries
+    _diagnose(report, hand, None, fd, how.n_samples)
     return report
 
 
@@ -203,11 +230,32 @@ def _judge_intermediates(hand: Side, ref: Side, how: Judging) -> list[Entry]:
     return entries
 
 
-def _diagnose(report: GradReport, hand: Side, ref: Side, n_samples: int | None) -> None:
-    """Each failing entry's likely slip, from its two arrays (``diagnose``)."""
-    references = {**ref.grads, **ref.intermediates}
+def _diagnose(report: GradReport, hand: Side, ref: Side | None, fd: dict | None,
+              n_samples: int | None) -> None:
+    """Each failing entry's likely slip, from its two arrays (``diagnose``): against
+    autograd's, or, without it, against finite differences (coordinate by coordinate: the
+    whole array; along directions: the derivatives along them, where only a constant
+    factor can be read)."""
     mine = {**hand.grads, **hand.intermediates}
     for entry in report.entries:
-        if entry.status == "fail" and entry.name in references and entry.name in mine:
-            found = diagnose(mine[entry.name], references[entry.name], n_samples=n_samples)
-            entry.diagnosis = found or ""
+        if entry.status != "fail" or entry.name not in mine:
+            continue
+        found = None
+        if ref is not None and entry.name in {**ref.grads, **ref.intermediates}:
+            reference = {**ref.grads, **ref.intermediates}[entry.name]
+            found = diagnose(mine[entry.name], reference, n_samples=n_samples)
+        elif fd and entry.name in fd:
+            found = _diagnose_with_differences(mine[entry.name], fd[entry.name], n_samples)
+        entry.diagnosis = found or ""
+
+
+def _diagnose_with_differences(hand, result, n_samples: int | None) -> str | None:
+    """``diagnose`` against finite differences' ``result`` (``FDResult``)."""
+    if not result.fd.size:
+        return None
+    if result.method == "coords" and result.fd.size == np.size(hand) and not result.kinks:
+        return diagnose(hand, result.fd.reshape(np.shape(hand)), n_samples=n_samples,
+                        reference="finite differences")
+    found = diagnose(result.predicted, result.fd, n_samples=n_samples,
+                     reference="finite differences")
+    return found if found and found.startswith("hand = ") else None  # a factor only

@@ -29,6 +29,7 @@ import numpy as np
 
 from handgrad.handmade.activations import get_activation
 from handgrad.handmade.losses import get_loss
+from handgrad.handmade.mlp import weight_key
 
 EXPLAINED = 0.01  # a hypothesis must account for 99 % of the discrepancy, normwise
 NAMED_TOL = 1e-3  # relative distance of a fitted k to a named factor (2, 1/m, -1, ...)
@@ -179,8 +180,16 @@ def _shapes(hand, ref, tol: float) -> str:
     return need
 
 
-def diagnose(hand, ref, n_samples: int | None = None) -> str | None:
-    """The slip that turns ``ref`` into ``hand``, in words; None when none fits."""
+def diagnose(hand, ref, n_samples: int | None = None,
+             reference: str = "autograd") -> str | None:
+    """The slip that turns ``ref`` into ``hand``, in words; None when none fits.
+    ``reference`` names what ``ref`` is, in the words (``"finite differences"``)."""
+    found = _diagnose(hand, ref, n_samples)
+    return found.replace("autograd", reference) if found else found
+
+
+def _diagnose(hand, ref, n_samples: int | None) -> str | None:
+    """``diagnose``'s rules, in the words of an autograd reference."""
     try:
         dtype = np.asarray(hand).dtype
         hand = np.asarray(hand, np.float64)
@@ -246,15 +255,15 @@ def _diagnose_layers(model, X, y, report, ref_deltas, ref_grads) -> dict[str, st
     ref = np.asarray(ref_deltas[f"delta[{layer}]"], np.float64)
     act = get_activation(model.activations[layer])
     nxt = f"delta[{layer + 1}]"
+    weight = weight_key(layer + 1)  # the next layer's W, named as the model names it
     if nxt in ref_deltas:  # the right upstream: layer l+1's delta passed
-        W = np.asarray(model.params[f"layers.{layer + 1}.weight"], np.float64)
+        W = np.asarray(model.params[weight], np.float64)
         upstream = np.asarray(ref_deltas[nxt], np.float64) @ W
     else:
         upstream = get_loss(model.loss).grad(A, y, getattr(model, "reduction", "mean"))
     text = None
     if hand.shape == ref.shape and _explains(ref, hand, act.backward(upstream, Z, A)):
         text = _activation_slip(layer, act, Z, A, hand, ref, upstream, _right_bound(dtype))
-    weight = f"layers.{layer + 1}.weight"
     if text is None and nxt in ref_deltas and weight in ref_grads and act.derivative:
         step = (np.asarray(ref_deltas[nxt], np.float64) @ np.asarray(ref_grads[weight])
                 ) * act.derivative(Z, A)  # what reading W - lr dW adds, per unit of -lr

@@ -14,6 +14,15 @@ from handgrad.compare.check.fd_options import fd_method
 from handgrad.compare.check.finite_diff import finite_differences, settled_within
 from handgrad.compare.check.report import Entry
 from handgrad.compare.check.tolerances import FINITE_DIFF, N_DIRECTIONS
+from handgrad.handmade.mlp import MLP
+
+
+def reads_its_last_forward(model) -> bool:
+    """Whether ``loss_of(model)`` leaves in ``model.intermediates`` the very ``Z_l`` that
+    ``model.preactivations(X)`` would compute again: both are ``handmade.MLP``'s own methods,
+    each running ``self.forward(X)`` (then the loss, or the read of ``intermediates``)."""
+    return (getattr(type(model), "loss_value", None) is MLP.loss_value
+            and getattr(type(model), "preactivations", None) is MLP.preactivations)
 
 
 def plan(fd: str, params: dict, m: int) -> str:
@@ -33,9 +42,11 @@ def differences(hand, X, y, grads, plan, seed, dtype):
     if plan is None:
         return None, None
     settled = settled_within(FINITE_DIFF[dtype])
+    reuse = reads_its_last_forward(hand)
     try:
         if plan == "joint":
-            joint = finite_differences(hand, X, y, grads, method="joint", seed=seed)
+            joint = finite_differences(hand, X, y, grads, method="joint", seed=seed,
+                                       reuse_last_forward=reuse)
             if settled({"*": joint}):
                 return {"*": joint}, None
             # per tensor: where it disagrees, as many directions as ever; where every step
@@ -44,7 +55,8 @@ def differences(hand, X, y, grads, plan, seed, dtype):
         one_each = plan == "one"
         results = finite_differences(hand, X, y, grads, seed=seed, settled=settled,
                                      method="directions" if one_each else plan,
-                                     n_directions=1 if one_each else N_DIRECTIONS)
+                                     n_directions=1 if one_each else N_DIRECTIONS,
+                                     reuse_last_forward=reuse)
         return results, None
     except Exception as exc:  # the loss failed at a perturbed point: report, go on
         return None, Entry("finite differences", "loss", None, status="fail",

@@ -39,7 +39,6 @@ from handgrad.compare.check.tolerances import (
 from handgrad.compare.check.wide import float64_copy
 from handgrad.handmade.activations import get_activation
 from handgrad.handmade.losses import get_loss, prepare_labels
-from handgrad.handmade.mlp import MLP
 
 
 @dataclass
@@ -65,7 +64,8 @@ def kink_signature(model, X, y, zs=None) -> np.ndarray | None:
     """Which side of every non-smooth point the batch sits on, or None if none can be told.
 
     Reads ``model.preactivations(X)`` (or ``zs``, the same), ``activations`` and ``loss`` (as
-    ``handmade.MLP`` has): ``Z_l > kink`` where an activation declares one, ``kinks(out, y)``.
+    ``handmade.MLP`` has): ``Z_l > kink`` where an activation declares one, ``kinks(out, y)``
+    (the names of the activations and the loss, looked up in handmade's registries).
     """
     if not (hasattr(model, "preactivations") and hasattr(model, "activations")):
         return None
@@ -78,14 +78,6 @@ def kink_signature(model, X, y, zs=None) -> np.ndarray | None:
         labels = prepare_labels(loss, out, y)
         parts.append(loss.kinks(out, labels))
     return np.concatenate([np.ravel(p) for p in parts]) if parts else None
-
-
-def reads_its_last_forward(model) -> bool:
-    """Whether ``loss_of(model)`` leaves in ``model.intermediates`` the very ``Z_l`` that
-    ``model.preactivations(X)`` would compute again: both are ``handmade.MLP``'s own methods,
-    each running ``self.forward(X)`` (then the loss, or the read of ``intermediates``)."""
-    return (getattr(type(model), "loss_value", None) is MLP.loss_value
-            and getattr(type(model), "preactivations", None) is MLP.preactivations)
 
 
 def signature_of(kinks, *args) -> np.ndarray | None:
@@ -126,13 +118,15 @@ def _step(theta, step: float) -> float:
 @dataclass(frozen=True)
 class Differencing:
     """How to difference: ``method`` (``"auto"``, ``"coords"``, ``"directions"``), the
-    relative ``step``, ``n_directions`` random directions per tensor, and the ``seed`` that
-    draws them."""
+    relative ``step``, ``n_directions`` random directions per tensor, the ``seed`` that
+    draws them, and ``eps``: the unit roundoff of the loss when it comes back in a lower
+    precision than the arrays (code that returns float32 for float64 inputs)."""
 
     method: str = "auto"
     step: float = FD_STEP
     n_directions: int = N_DIRECTIONS
     seed: int = 0
+    eps: float = 0.0
 
 
 def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, signature=None, settled=None,
@@ -140,7 +134,7 @@ def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, signature=None, sett
     """Central differences of ``loss_fn()`` while each array of ``arrays`` is perturbed in place.
 
     ``options``: the fields of ``Differencing`` (``method``, ``step``, ``n_directions``,
-    ``seed``).
+    ``seed``, ``eps``).
 
     ``arrays[k]`` is written in place (``θ ± h e``, ``θ ± 2h e``) and restored bit for bit
     after each key, so code that reads those very arrays (or views of them) sees the
@@ -162,6 +156,7 @@ def perturb_in_place(loss_fn, arrays: dict, grads: dict, *, signature=None, sett
     for key, theta in arrays.items():  # random directions drawn now, in key order
         directions = _directions(theta.shape, method, how.n_directions, rng)
         runs[key] = _Run([theta], [grads[key]], [_step(theta, how.step)], directions, method)
+        runs[key].eps = max(runs[key].eps, how.eps)
         runs[key].measure(loss_fn, signature, full=settled is None)
     results = {key: run.result() for key, run in runs.items()}
     while settled is not None:  # the 2h step where D(h) disagrees
@@ -341,7 +336,8 @@ def settled_within(tolerance):
     return settled
 
 
-def finite_differences(model, X, y, grads: dict, *, settled=None, **options):
+def finite_differences(model, X, y, grads: dict, *, settled=None, reuse_last_forward=False,
+                       **options):
     """Finite-difference check of a model's ``grads`` (keyed like ``model.params``), float64.
 
     A float64 model is perturbed in place (so adapters whose loss reads views of ``params``
@@ -350,7 +346,10 @@ def finite_differences(model, X, y, grads: dict, *, settled=None, **options):
     ``"directions"`` (``n_directions`` random unit directions per tensor), ``"auto"``
     (coords up to ``MAX_COORDS`` parameters), each ``{key: FDResult}`` for the keys of
     ``grads`` (``settled``: see ``perturb_in_place``); or ``"joint"``: one ``FDResult``
-    from ``joint_difference``.
+    from ``joint_difference``. ``reuse_last_forward``: the caller knows that the model's
+    loss leaves in ``model.intermediates`` the very ``Z_l`` that ``preactivations(X)``
+    would compute again (``fd_plan.reads_its_last_forward``), so the kink signature reads
+    them instead of running a second forward.
     """
     how = Differencing(**options)
     in_place = all(np.asarray(p).dtype == np.float64 and isinstance(p, np.ndarray)
@@ -358,7 +357,7 @@ def finite_differences(model, X, y, grads: dict, *, settled=None, **options):
     target = model if in_place else float64_copy(model)
     X = np.asarray(X, dtype=np.float64)
     arrays = {k: p for k, p in target.params.items() if k in grads}
-    reuse = reads_its_last_forward(target)  # the signature then costs no second forward
+    reuse = reuse_last_forward  # the signature then costs no second forward
 
     def signature():  # called by perturb_in_place right after loss_fn, at the same point
         zs = [layer.Z for layer in target.intermediates] if reuse else None

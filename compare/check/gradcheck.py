@@ -56,7 +56,7 @@ from handgrad.compare.check.twin import (
     twin_for,
     twin_reference,
 )
-from handgrad.compare.check.validate import checked_alone
+from handgrad.compare.check.validate import check_unchanged, checked_alone, snapshot
 from handgrad.compare.check.wide import (
     Float32Only,
     as_float64,
@@ -179,6 +179,8 @@ def _run_check(check: GradientsCheck) -> GradReport:
     twin = twin_for(check.hand, check.torch_model, check.device)
     ref = twin_reference(check.hand, twin, check.X, check.y, dtype)
     device = str(next(twin.parameters()).device)
+    data = {"X": check.X, "y": check.y}
+    data_before = snapshot(data)
     try:
         calls = _calls(check.hand, check.X, check.y)
     except arguments.Unjudgeable:  # a value no reference can judge: said, not reported
@@ -186,6 +188,7 @@ def _run_check(check: GradientsCheck) -> GradReport:
     except Exception as exc:  # a broken backward is a finding, not a crash
         return _broken(GradReport(dtype=dtype, device=device), ref.grads,
                        f"loss_and_grads raised {type(exc).__name__}: {exc}")
+    check_unchanged(data_before, data, "the data", "loss_and_grads")  # as check_model's
     _bound_rounding(check, twin, ref, dtype)
     sides = _Sides(calls.judged.side(), ref, dtype, device, twin_dtype(twin), len(check.X),
                    has_deltas=calls.judged.deltas is not None)

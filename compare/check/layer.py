@@ -22,9 +22,17 @@ from handgrad.compare.check import arguments
 from handgrad.compare.check.case import layer_case
 from handgrad.compare.check.core import Judging, Side, judge
 from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
+from handgrad.compare.check.found_kinks import one_sided, settle_found_kinks
+from handgrad.compare.check.precision import (
+    batch_size,
+    returned_precision,
+    rounding_noise,
+)
 from handgrad.compare.check.repeats import mark_repeats
 from handgrad.compare.check.report import GradReport, settle
+from handgrad.compare.check.tolerances import EPS, fd_step
 from handgrad.compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
+from handgrad.compare.check.user_calls import call_user, original, spelled
 from handgrad.compare.check.validate import (
     as_grad_dict,
     as_outputs,
@@ -35,6 +43,9 @@ from handgrad.compare.check.validate import (
     snapshot,
 )
 from handgrad.compare.check.wide import Float32Only, as_float64, in_both, require_float64
+
+TORCH = "torch_fn (the torch reference)"
+VALUE_SIDES = "forward and torch_fn"
 
 
 @dataclass
@@ -64,8 +75,9 @@ class LayerCheck:
 
     def run_forward(self, inputs=None):
         """``forward(*inputs)``, checked: ``(outputs as a tuple of arrays, cache)``."""
-        values = (self.inputs if inputs is None else inputs).values()
-        result = self.forward(*values)
+        given = self.inputs if inputs is None else inputs
+        call = spelled("forward", list(given), list(given.values()), {})
+        result = call_user(self.forward, "your forward", call, *given.values())
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError("forward must return (out, cache), as CS231n layers do; got "
                             f"{type(result).__name__}")
@@ -75,7 +87,9 @@ class LayerCheck:
         """``backward(dout, cache)`` on copies of ``douts`` (a tuple when there are several
         outputs): ``(the gradients as a dict, the copies given)``."""
         given = tuple(d.copy() for d in douts)
-        grads = self.backward(given if len(douts) > 1 else given[0], cache)
+        call = spelled("backward", ["dout"], [given if len(douts) > 1 else given[0]], {})
+        grads = call_user(self.backward, "your backward", call + " with a random dout",
+                          given if len(douts) > 1 else given[0], cache)
         grads = as_grad_dict(grads, self.grad_names, "backward")
         grads = {name: arguments.gradient_value(grad, name, self.inputs[name], "backward",
                                                 "input")
@@ -87,18 +101,22 @@ def _flat(arrays) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
 
 
-def _torch_reference(check: LayerCheck, outs, douts) -> Side:
-    """torch's VJP in float64; for float32 inputs, ``noise`` is its float32 rounding."""
+def _torch_reference(check: LayerCheck, outs, douts, returned: str | None) -> Side:
+    """torch's VJP in float64; for float32 inputs, or code that returns a lower precision
+    than its inputs (``returned``), ``noise`` is its rounding in that precision."""
     ref = _torch_run(check, outs, douts, torch.float64)
-    if check.dtype == "float32":
-        low = _torch_run(check, outs, douts, torch.float32)
-        ref.noise = {k: low.grads[k] - g for k, g in ref.grads.items()}
+    low = returned or (check.dtype if check.dtype == "float32" else None)
+    if low is not None:
+        ref.noise = rounding_noise(ref, lambda: _torch_run(check, outs, douts,
+                                                           getattr(torch, low)),
+                                   returned=returned is not None)
     return ref
 
 
 def _torch_outputs(check: LayerCheck, tensors: dict, outs) -> tuple:
     """``torch_fn``'s outputs as a tuple, each checked against forward's."""
-    result = check.torch_fn(*tensors.values())
+    call = spelled("torch_fn", list(tensors), list(tensors.values()), {})
+    result = call_user(check.torch_fn, TORCH, call, *tensors.values())
     t_outs = tuple(result) if isinstance(result, (tuple, list)) else (result,)
     if len(t_outs) != len(outs):
         raise ValueError(f"torch_fn returned {len(t_outs)} output(s); forward returned "
@@ -148,6 +166,12 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
 
     Returns:
         a ``GradReport`` with one entry per input (kind ``"input"``) and the output.
+
+
+    Raises:
+        ObjectCallError: forward, backward or torch_fn raised; the message names which, and
+            the call (``compare.check.user_calls``); the original exception is
+            ``__cause__``.
     """
     arguments.required_callable(forward, "forward", "forward(*inputs) -> (out, cache)")
     arguments.required_callable(backward, "backward", "backward(dout, cache) -> grads")
@@ -188,6 +212,7 @@ def _float64_check(check: LayerCheck) -> GradReport:
         outs, cache = wide.run_forward()
         grads, _ = wide.run_backward(tuple(np.zeros_like(o) for o in outs), cache)
     except Exception as exc:
+        exc = original(exc)
         raise Float32Only(f"forward or backward raised {type(exc).__name__} on float64 "
                           f"inputs: {exc}") from None
     require_float64({k: v for k, v in grads.items() if k in wide.grad_names}, "backward")
@@ -197,17 +222,26 @@ def _float64_check(check: LayerCheck) -> GradReport:
 def _run_check(check: LayerCheck) -> GradReport:
     """``check_layer`` in the inputs' own dtype: the steps, in order."""
     hand, outs, douts = _hand_side(check)
+    returned = returned_precision(check.dtype, {"forward": outs,
+                                                      "backward": hand.grads.values()})
+    judged_at = returned.dtype if returned else check.dtype
     ref = None
     if check.torch_fn is not None:
-        ref = _torch_reference(check, outs, douts)
-    fd_results = _finite_differences(check, hand, douts)
+        ref = _torch_reference(check, outs, douts, returned and returned.dtype)
+    fd_results = _finite_differences(check, hand, douts, judged_at)
     _, cache = check.run_forward()  # a second identical call
     again, _ = check.run_backward(douts, cache)
     method = next(iter(fd_results.values())).method if fd_results else None
-    judging = Judging(dtype=check.dtype, device=str(check.device) if ref is not None else "cpu",
-                      kind="input", value_name="output", fd_method=method)
+    judging = Judging(dtype=judged_at, device=str(check.device) if ref is not None else "cpu",
+                      kind="input", value_name="output", fd_method=method,
+                      n_samples=batch_size(check.inputs), value_sides=VALUE_SIDES)
     report = judge(hand, ref, fd_results, judging)
+    report.dtype = check.dtype
+    settle_found_kinks(report, hand, ref, fd_results, _probe(check, douts, judged_at),
+                       judged_at)
     mark_repeats(report, hand.grads, again)
+    if returned:
+        report.notes.append(returned.note)
     if not report.ok:  # kept for report.save, with the upstream gradient drawn
         report.case = layer_case(check, douts)
     return report
@@ -230,21 +264,46 @@ def _hand_side(check: LayerCheck) -> tuple[Side, tuple, tuple]:
     return hand, outs, douts
 
 
-def _finite_differences(check: LayerCheck, hand: Side, douts) -> dict | None:
-    """Central differences of ``f = Σ_k <forward(inputs)_k, dout_k>`` on float64 copies of
-    the inputs (None: ``fd=None``)."""
-    if check.fd is None:
-        return None
+def _float64_copies(check: LayerCheck) -> dict:
+    """The inputs, those that take a gradient as float64 copies (to be perturbed)."""
     names = check.grad_names
-    copies = {k: np.array(v, dtype=np.float64) if k in names else v
-              for k, v in check.inputs.items()}
+    return {k: np.array(v, dtype=np.float64) if k in names else v
+            for k, v in check.inputs.items()}
+
+
+def _projection(check: LayerCheck, copies: dict, douts):
+    """``f() = Σ_k <forward(copies)_k, dout_k>``, the scalar whose gradient backward gives."""
     douts64 = [np.asarray(d, np.float64) for d in douts]
 
-    def projected() -> float:  # f = Σ_k <out_k, dout_k>
+    def projected() -> float:
         outs_now, _ = check.run_forward(copies)
         return sum(float(np.sum(np.asarray(o, np.float64) * d))
                    for o, d in zip(outs_now, douts64))
+    return projected
 
+
+def _probe(check: LayerCheck, douts, judged_at: str):
+    """``probe(name, i)``: the one-sided differences of ``f`` along input ``name``'s entry
+    ``i`` (``compare.check.found_kinks``), on fresh float64 copies of the inputs."""
+    copies = _float64_copies(check)
+    projected = _projection(check, copies, douts)
+
+    def probe(name: str, index: int):
+        return one_sided(projected, copies[name], index, EPS[judged_at])
+    return probe
+
+
+def _finite_differences(check: LayerCheck, hand: Side, douts, judged_at: str) -> dict | None:
+    """Central differences of ``f = Σ_k <forward(inputs)_k, dout_k>`` on float64 copies of
+    the inputs (None: ``fd=None``); outputs returned in a lower precision than the inputs
+    (``judged_at``) are differenced with that precision's step and rounding."""
+    if check.fd is None:
+        return None
+    names = check.grad_names
+    copies = _float64_copies(check)
+    projected = _projection(check, copies, douts)
+    low = judged_at != check.dtype
+    options = {"step": fd_step(judged_at), "eps": EPS[judged_at]} if low else {}
     signature = None
     if check.kinks is not None:
         kinks = arguments.checked_kinks(check.kinks)  # not stored: the case names the user's
@@ -252,7 +311,7 @@ def _finite_differences(check: LayerCheck, hand: Side, douts) -> dict | None:
         def signature():
             return signature_of(kinks, *copies.values())
     return perturb_in_place(projected, {k: copies[k] for k in names}, hand.grads,
-                            signature=signature, method=check.fd, seed=check.seed)
+                            signature=signature, method=check.fd, seed=check.seed, **options)
 
 
 def assert_layer_match(forward, backward, inputs, torch_fn=None, *, allow_inconclusive=False,

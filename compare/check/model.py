@@ -27,10 +27,13 @@ from handgrad.compare.check import arguments
 from handgrad.compare.check.case import model_case
 from handgrad.compare.check.core import Judging, Side, judge
 from handgrad.compare.check.finite_diff import perturb_in_place, signature_of
+from handgrad.compare.check.found_kinks import OneSided, one_sided, settle_found_kinks
+from handgrad.compare.check.precision import Returned, returned_precision, rounding_noise
 from handgrad.compare.check.repeats import mark_repeats
 from handgrad.compare.check.report import GradReport, settle
-from handgrad.compare.check.tolerances import fd_step
+from handgrad.compare.check.tolerances import EPS, fd_step
 from handgrad.compare.check.torch_side import device_of, grads_of, to_numpy, to_tensor
+from handgrad.compare.check.user_calls import call_user, original, spelled
 from handgrad.compare.check.validate import (
     check_float_arrays,
     check_grad_shapes,
@@ -70,7 +73,12 @@ class ModelCheck:
 
     def call(self):
         """``loss_and_grads(X, y)``, checked: ``(loss, grads, intermediates)``."""
-        return _unpack(self.loss_and_grads(self.X, self.y), "loss_and_grads")
+        return _unpack(self.call_raw(), "loss_and_grads")
+
+    def call_raw(self):
+        """``loss_and_grads(X, y)`` as returned (an exception in it named as the user's)."""
+        call = spelled("loss_and_grads", ["X", "y"], [self.X, self.y], {})
+        return call_user(self.loss_and_grads, "your loss_and_grads", call, self.X, self.y)
 
 
 def _unpack(result, what: str):
@@ -91,22 +99,26 @@ def _dtype_of(params: dict) -> str:
     return "float32" if any(p.dtype == np.float32 for p in params.values()) else "float64"
 
 
-def _torch_reference(check: ModelCheck) -> tuple[Side, list[str]]:
-    """autograd of ``torch_loss`` in float64; for float32 params, ``noise`` is its float32
-    rounding (the same run in float32, measured)."""
+def _torch_reference(check: ModelCheck, returned: str | None) -> tuple[Side, list[str]]:
+    """autograd of ``torch_loss`` in float64; for float32 params, or code that returns a
+    lower precision than its params (``returned``), ``noise`` is its rounding there (the
+    same run in that dtype, measured)."""
     ref, walk_back = _torch_run(check, torch.float64)
-    if check.dtype == "float32":
-        low, _ = _torch_run(check, torch.float32)
-        ref.noise = {k: low.grads[k] - g for k, g in ref.grads.items()}
-        ref.noise |= {k: low.intermediates[k] - g for k, g in ref.intermediates.items()}
+    low = returned or (check.dtype if check.dtype == "float32" else None)
+    if low is not None:
+        ref.noise = rounding_noise(ref, lambda: _torch_run(check, getattr(torch, low))[0],
+                                   returned=returned is not None)
     return ref, walk_back
 
 
 def _torch_outputs(check: ModelCheck, params_t: dict, dtype):
     """``torch_loss``'s ``(loss, intermediates)``, each checked."""
     device = check.device
-    out = check.torch_loss(params_t, to_tensor(check.X, device, dtype=dtype),
-                           to_tensor(check.y, device, dtype=dtype))
+    X_t = to_tensor(check.X, device, dtype=dtype)
+    y_t = to_tensor(check.y, device, dtype=dtype)
+    call = spelled("torch_loss", ["params", "X", "y"], [params_t, X_t, y_t], {})
+    out = call_user(check.torch_loss, "torch_loss (the torch reference)", call, params_t, X_t,
+                    y_t)
     loss_t = out
     inter_t = {}
     if isinstance(out, tuple) and len(out) == 2:
@@ -156,6 +168,12 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
     Returns:
         a ``GradReport``: one entry per parameter (kind ``"param"``), the loss, and one per
         intermediate walking back from the loss (``report.first_bad`` names the first bad).
+
+
+    Raises:
+        ObjectCallError: loss_and_grads or torch_loss raised; the message names which, and
+            the call (``compare.check.user_calls``); the original exception is
+            ``__cause__``.
     """
     check_float_arrays(params, "params")
     arguments.required_callable(loss_and_grads, "loss_and_grads", "(X, y) -> (loss, grads)")
@@ -197,6 +215,7 @@ def _float64_check(check: ModelCheck) -> GradReport:
         try:
             grads = wide.call()[1]
         except Exception as exc:
+            exc = original(exc)
             raise Float32Only(f"loss_and_grads raised {type(exc).__name__} with float64 "
                               f"params: {exc}") from None
         require_float64(grads, "loss_and_grads")
@@ -205,39 +224,63 @@ def _float64_check(check: ModelCheck) -> GradReport:
 
 def _run_check(check: ModelCheck) -> GradReport:
     """``check_model`` in ``params``' own dtype: the steps, in order."""
-    hand = _hand_side(check)
-    ref, walk_back = _reference_side(check, hand)
-    fd_results = _finite_differences(check, hand)
+    hand, returned = _hand_side(check)
+    judged_at = returned.dtype if returned else check.dtype
+    ref, walk_back = _reference_side(check, hand, returned and returned.dtype)
+    fd_results = _finite_differences(check, hand, judged_at)
     _, again_grads, again_intermediates = check.call()  # a second identical call
-    report = judge(hand, ref, fd_results, _judging(check, ref, fd_results, walk_back))
+    report = judge(hand, ref, fd_results, _judging(check, ref, fd_results, walk_back, judged_at))
+    report.dtype = check.dtype
+    settle_found_kinks(report, hand, ref, fd_results, _probe(check, judged_at), judged_at)
     mark_repeats(report, {**hand.grads, **hand.intermediates},
                  {**again_grads, **again_intermediates})
     _add_notes(report, check, hand, ref, fd_results)
+    if returned:
+        report.notes.append(returned.note)
     return report
 
 
-def _hand_side(check: ModelCheck) -> Side:
+def _probe(check: ModelCheck, judged_at: str):
+    """``probe(name, i)``: the one-sided differences of the loss along ``params[name]``'s
+    entry ``i`` (``compare.check.found_kinks``), written in place and restored; no kink is
+    found in arrays that cannot hold a float64 step (float32 params: the float64 run of
+    ``compare.check.wide`` looks there)."""
+    def probe(name: str, index: int) -> OneSided:
+        theta = check.params[name]
+        if theta.dtype != np.float64:  # the entry keeps its verdict
+            return OneSided(0.0, 0.0, float("inf"))
+        return one_sided(lambda: check.call()[0], theta, index, EPS[judged_at])
+    return probe
+
+
+def _hand_side(check: ModelCheck) -> tuple[Side, Returned | None]:
     """The code under test, called once: its loss, gradients and intermediates, after
-    checking that it left its arguments alone and named and shaped its gradients."""
+    checking that it left its arguments alone and named and shaped its gradients; and
+    the precision it returned, where lower than ``params``'."""
     params = check.params
     data = {"X": check.X, "y": check.y}
     before = snapshot(params)
     data_before = snapshot(data)
-    loss, grads, intermediates = check.call()
+    raw = check.call_raw()
+    loss, grads, intermediates = _unpack(raw, "loss_and_grads")
     check_unchanged(before, params, "params", "loss_and_grads")
     check_unchanged(data_before, data, "the data", "loss_and_grads")
     check_names(grads, list(params), "loss_and_grads's grads", "params")
     grads = {k: arguments.gradient_value(grads[k], k, params[k], "loss_and_grads")
              for k in params}
-    return Side(loss, {k: np.array(grads[k], copy=True) for k in params},
+    returned = returned_precision(check.dtype, {"loss_and_grads": [raw[0], *grads.values()]},
+                                  "params")
+    hand = Side(loss, {k: np.array(grads[k], copy=True) for k in params},
                 {k: np.array(v, copy=True) for k, v in intermediates.items()})
+    return hand, returned
 
 
-def _reference_side(check: ModelCheck, hand: Side) -> tuple[Side | None, list[str] | None]:
+def _reference_side(check: ModelCheck, hand: Side,
+                    returned: str | None) -> tuple[Side | None, list[str] | None]:
     """torch's side and the intermediates' walk-back order (None without ``torch_loss``)."""
     if check.torch_loss is None:
         return None, None
-    ref, walk_back = _torch_reference(check)
+    ref, walk_back = _torch_reference(check, returned)
     if hand.intermediates or ref.intermediates:
         check_names(hand.intermediates, list(ref.intermediates),
                     "loss_and_grads's intermediates", "torch_loss's intermediates")
@@ -246,8 +289,10 @@ def _reference_side(check: ModelCheck, hand: Side) -> tuple[Side | None, list[st
     return ref, walk_back
 
 
-def _finite_differences(check: ModelCheck, hand: Side) -> dict | None:
-    """Central differences of the loss, ``params`` perturbed in place (None: ``fd=None``)."""
+def _finite_differences(check: ModelCheck, hand: Side, judged_at: str) -> dict | None:
+    """Central differences of the loss, ``params`` perturbed in place (None: ``fd=None``);
+    a loss returned in a lower precision than ``params`` (``judged_at``) is differenced
+    with that precision's step and rounding."""
     if check.fd is None:
         return None
     signature = None
@@ -258,14 +303,16 @@ def _finite_differences(check: ModelCheck, hand: Side) -> dict | None:
             return signature_of(kinks, check.X, check.y)
     return perturb_in_place(lambda: check.call()[0], check.params, hand.grads,
                             signature=signature, method=check.fd,
-                            step=fd_step(check.dtype), seed=check.seed)
+                            step=fd_step(judged_at), seed=check.seed, eps=EPS[judged_at])
 
 
-def _judging(check: ModelCheck, ref, fd_results, walk_back) -> Judging:
+def _judging(check: ModelCheck, ref, fd_results, walk_back, judged_at: str) -> Judging:
+    """How ``judge`` reads this check: at ``judged_at``, the precision the code returned."""
     method = next(iter(fd_results.values())).method if fd_results else None
-    return Judging(dtype=check.dtype, device=str(check.device) if ref is not None else "cpu",
+    return Judging(dtype=judged_at, device=str(check.device) if ref is not None else "cpu",
                    kind="param", walk_back=walk_back, fd_method=method,
-                   n_samples=np.shape(check.X)[0] if np.ndim(check.X) else None)
+                   n_samples=np.shape(check.X)[0] if np.ndim(check.X) else None,
+                   value_sides="loss_and_grads and torch_loss")
 
 
 def _add_notes(report: GradReport, check: ModelCheck, hand: Side, ref, fd_results) -> None:

@@ -11,8 +11,8 @@ Three things are read off a call, whatever the object's convention:
 * how ``backward`` takes its upstream gradient (``BACKWARD_TAKES``), from its signature.
 
 An exception raised inside the user's code, or inside ``torch_fn``, becomes one
-``ObjectCallError`` that says which side raised and in which call, with the original
-exception chained as ``__cause__`` (its traceback is printed above the error's).
+``ObjectCallError`` (``compare.check.user_calls``, shared by every door) that says which
+side raised and in which call, with the original exception chained as ``__cause__``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+
+from handgrad.compare.check.user_calls import (  # noqa: F401 (this module's names, as before)
+    ObjectCallError,
+    call_user,
+    describe,
+    spelled,
+)
 
 OUTPUT_ATTRS = ("output", "out", "outputs")
 DINPUT_ATTRS = ("dinputs", "dinput", "dX", "dx")
@@ -30,38 +37,6 @@ DINPUT_ATTRS = ("dinputs", "dinput", "dX", "dx")
 #   "inputs"   backward(pred, target)   nnfs's loss: the gradient of the mean of forward's
 #                                       per-sample losses (its Loss.calculate averages)
 BACKWARD_TAKES = ("dout", "nothing", "inputs")
-
-
-class ObjectCallError(RuntimeError):
-    """The user's ``forward``/``backward`` or ``torch_fn`` raised: the message names the
-    side and the call; the original exception is ``__cause__``."""
-
-
-def describe(value) -> str:
-    """``float64 (4, 3)`` for an array, ``{'W': float64 (3, 2)}`` for a dict of them, the
-    type name otherwise (``float``)."""
-    if isinstance(value, np.ndarray) or (hasattr(value, "dtype") and hasattr(value, "shape")):
-        return f"{str(value.dtype).removeprefix('torch.')} {tuple(value.shape)}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
-    return type(value).__name__
-
-
-def call_user(function, side: str, call: str, *args, **kwargs):
-    """``function(*args, **kwargs)``; an exception becomes an ``ObjectCallError`` naming
-    ``side`` (whose code raised) and ``call`` (how it was called)."""
-    try:
-        return function(*args, **kwargs)
-    except Exception as exc:
-        raise ObjectCallError(f"{side} raised {type(exc).__name__}: {exc}\n"
-                              f"    in the call {call}") from exc
-
-
-def spelled(method: str, names, values, kwargs: dict) -> str:
-    """``layer.forward(x: float64 (4, 3), training=True)``: a call, as the error shows it."""
-    parts = [f"{n}: {describe(v)}" for n, v in zip(names, values)]
-    parts += [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"{method}({', '.join(parts)})"
 
 
 def output_of(obj, returned):

@@ -54,6 +54,7 @@ from handgrad.compare.check.object_slots import (
     put,
 )
 from handgrad.compare.check.report import GradReport, settle
+from handgrad.compare.check.user_calls import names_its_errors
 from handgrad.compare.check.validate import check_float_arrays
 
 __all__ = ["ObjectCallError", "assert_object_match", "check_object"]
@@ -132,6 +133,7 @@ class _Plan:
         return np.asarray(value, dtype=out.dtype)
 
     # -- check_layer's pure pair --------------------------------------------------------
+    @names_its_errors
     def forward(self, *values):
         """``(out, layer)``: a fresh copy given the parameters in ``values``, run forward."""
         layer = copy.deepcopy(self.pristine)
@@ -141,6 +143,7 @@ class _Plan:
         out = self.run_forward(layer, values[:n])
         return self.objective(out), (layer, values[:n])
 
+    @names_its_errors
     def backward(self, dout, cache) -> dict:
         """The gradients, keyed by input and parameter names, read off the copy."""
         layer, values = cache
@@ -176,6 +179,7 @@ class _Plan:
         """``torch_fn(p, *inputs)`` as check_layer calls it: ``f(*inputs, *params)``."""
         n = len(self.input_names)
 
+        @names_its_errors
         def reference(*tensors):
             p = dict(zip(self.slots.names, tensors[n:]))
             call = spelled("torch_fn", ["p", *self.input_names], (p, *tensors[:n]), {})

@@ -167,7 +167,10 @@ class GradReport:
                      f"disagrees: layers.{bad}")
         if any(e.kind == "intermediate" for e in self.entries):
             where += f"; first bad intermediate walking back from the loss: {self.first_bad}"
-        return f"gradients that disagree: {self.failures or 'none'}{where}"
+        if not self.failures:  # the value fails (the two functions differ), or a delta
+            failing = [e.name for e in self.entries if e.status == "fail"]
+            return f"what fails: {failing}; no gradient was found to disagree{where}"
+        return f"gradients that disagree: {self.failures}{where}"
 
     __repr__ = __str__
 

@@ -33,7 +33,16 @@ TINY = np.finfo(np.float64).tiny
 EPS = {
     "float64": float(np.finfo(np.float64).eps),
     "float32": float(np.finfo(np.float32).eps),
+    "float16": float(np.finfo(np.float16).eps),
 }
+
+
+def lowest_precision(dtypes) -> str | None:
+    """The float dtype with the largest eps among ``dtypes`` (names or dtypes), as its name
+    (``"float32"``); None when none of them is a float dtype the judge knows."""
+    names = [np.dtype(d).name for d in dtypes]
+    known = [name for name in names if name in EPS]
+    return max(known, key=EPS.__getitem__, default=None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -105,6 +114,12 @@ AUTOGRAD = {
                "normwise, 3.0e-5 elementwise), so 1e-4 and 1e-3 leave ~20x headroom and "
                "still catch any structural mistake (a lost factor, a sign, a wrong row), "
                "which moves the error to order 1e-1 and beyond"),
+    "float16": Tolerance(
+        norm=1e-2, elem=1e-1, floor=1e-1,
+        reason="float16 eps is 9.8e-4: code that returns float16 carries at least that "
+               "much relative rounding per entry, and its sums ~10 eps (1e-2); a structural "
+               "mistake (a lost factor, a sign, a wrong row) moves the error to order 1e-1 "
+               "normwise and 1 elementwise, beyond these bounds"),
 }
 
 # Hand vs central finite differences of the hand loss, evaluated in float64 where the code
@@ -121,6 +136,11 @@ FINITE_DIFF = {
         norm=1e-4, elem=1e-3, floor=1e-3,
         reason="the hand gradient is float32 (error ~1e-6 relative) while the finite "
                "differences are float64; the float32 autograd tolerance applies"),
+    "float16": Tolerance(
+        norm=1e-2, elem=1e-1, floor=1e-1,
+        reason="the code returns float16 (error ~1e-3 relative per entry) and the "
+               "differences, taken with float16's step, carry ~1e-2 truncation; the "
+               "float16 autograd tolerance applies"),
 }
 
 VALUE_FLOOR = 1.0  # a value (loss, output) is compared relative to max(|v|, 1): see above
@@ -146,10 +166,10 @@ def rounding_ulps(dtype: str, scale: float) -> float:
 def relative_tolerance_applies(reference_dtype: str, rounding_measured: bool) -> bool:
     """Whether a gradient may pass on the relative tolerance alone.
 
-    Not where the reference is float32 and its rounding was measured: float32's relative
-    bound of 1e-3 would let a 1e-3 slip through, while the measured rounding (times
-    ``ROUNDING_FACTOR``) is the sharper test there."""
-    return not (reference_dtype == "float32" and rounding_measured)
+    Not where the reference is float32 (or float16) and its rounding was measured:
+    float32's relative bound of 1e-3 would let a 1e-3 slip through, while the measured
+    rounding (times ``ROUNDING_FACTOR``) is the sharper test there."""
+    return not (reference_dtype != "float64" and rounding_measured)
 
 
 # ---------------------------------------------------------------------------------------
@@ -179,11 +199,13 @@ FIRST_CALL_SCREEN = {  # the first call (the batch reversed) may differ from the
 
 FD_STEP = 1e-5  # minimizes truncation h²|L'''|/6 plus roundoff eps|L|/h in float64
 FD_STEP_FLOAT32 = 5e-3  # float32's optimal central-difference step, eps^(1/3) ~ 4.9e-3
+FD_STEP_FLOAT16 = 1e-1  # float16's, eps^(1/3) ~ 9.9e-2
 
 
 def fd_step(dtype: str) -> float:
-    """The relative step of central differences run in ``dtype``."""
-    return FD_STEP_FLOAT32 if dtype == "float32" else FD_STEP
+    """The relative step of central differences run in ``dtype`` (or of a loss that comes
+    back rounded to ``dtype``)."""
+    return {"float32": FD_STEP_FLOAT32, "float16": FD_STEP_FLOAT16}.get(dtype, FD_STEP)
 
 
 FD_ROUNDING_ULPS = 4  # a difference quotient's rounding: at most 4 eps |L| / h (two losses,
@@ -195,3 +217,11 @@ JOINT_WORK = 10**6  # batch x values beyond which fd="auto" goes along one joint
 JOINT_ALONG = 0.5  # the joint direction: a random one plus half the gradient's own, so that
 #                    no term of D is negative and D cannot cancel to rounding
 KINK_RETRIES = (1, 16, 256)  # a joint step across a kink is retried 16 and 256 times shorter
+
+
+# ---------------------------------------------------------------------------------------
+# Kinks found: one-sided differences at the entries where hand and a reference disagree
+
+
+KINK_PROBES = 256  # at most this many disagreeing entries are probed (4 calls each); more
+#                    than that is no scattered set of kinks but a gradient that is wrong

@@ -83,14 +83,15 @@ def as_grad_dict(grads, names: list[str], what: str) -> dict:
 
 
 def as_outputs(out, what: str) -> tuple[np.ndarray, ...]:
-    """A forward's output (an array, a NumPy float scalar, or a tuple of them) as arrays."""
+    """A forward's output (an array, a NumPy float scalar, a Python float such as a loss,
+    or a tuple of them) as arrays (a Python float as a 0-d float64 array)."""
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-    outs = tuple(np.asarray(o) if isinstance(o, np.floating) else o for o in outs)
+    outs = tuple(np.asarray(o) if isinstance(o, (np.floating, float)) else o for o in outs)
     for i, o in enumerate(outs):
         if not isinstance(o, np.ndarray) or o.dtype.kind != "f":
             got = f"dtype {o.dtype}" if isinstance(o, np.ndarray) else type(o).__name__
             raise TypeError(f"{what} output {i} must be a floating-point NumPy array (or a "
-                            f"NumPy float scalar), got {got}")
+                            f"NumPy or Python float), got {got}")
     return outs
 
 

@@ -14,12 +14,12 @@ import pytest
 from handgrad import handmade
 from handgrad.compare import check_gradients
 from handgrad.compare.check import fd_plan, gradcheck
+from handgrad.compare.check.fd_plan import reads_its_last_forward
 from handgrad.compare.check.finite_diff import (
     finite_differences,
     joint_difference,
     kink_signature,
     perturb_in_place,
-    reads_its_last_forward,
     settled_within,
 )
 from handgrad.compare.check.tolerances import FINITE_DIFF
