@@ -15,8 +15,10 @@ extensions = [
 ]
 
 root_doc = "index"
-# notebooks/student/: the student notebooks, offered as downloads, not rendered as pages
-exclude_patterns = ["_build", "conf.py", "**/.ipynb_checkpoints", "notebooks/student"]
+# notebooks/student/: the student notebooks, offered as downloads, not rendered as pages;
+# answers/: the answer key to the derivations' exercises, the instructor's, not the site's
+exclude_patterns = ["_build", "conf.py", "**/.ipynb_checkpoints", "notebooks/student",
+                    "answers", "answers/**"]
 
 # Markdown: $...$ and $$...$$ as the derivations write them; headings get anchors so that
 # links like layout.md#some-heading resolve.

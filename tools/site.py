@@ -5,11 +5,14 @@
 
 ``build`` works in three steps (docs/site.md says why Sphinx, and how to view the site):
 
-1. Stage a copy of the sources in build/site-src/: every file of docs/ as it is, except
+1. Stage a copy of the sources in build/site-src/: every file of docs/ as it is (less
+   docs/answers/, the instructor's answer key, which the site leaves out), except
    that each Markdown link to a repository file outside docs/ and notebooks/ (the
    derivations' ``../../handmade/mlp.py#L186``) is pointed at a generated code page; each
    notebook of notebooks/ executed (``tools.notebooks``: the copy in build/notebooks/ is
-   reused while the notebook's SHA-256 is unchanged, so CI runs each notebook once); and
+   reused while the notebook's SHA-256 is unchanged, so CI runs each notebook once) and
+   shown as the student sees it, each exercise's blank first and the solution behind a
+   closed fold (``tools.student.folded``); and
    one code page per linked file, ``code/<path>.md``: the file highlighted by Pygments,
    line ``n`` in an element with ``id="L<n>"``, so the link's ``#L186`` lands on the line;
    and each notebook's student version (``tools.student``) in ``notebooks/student/``, a
@@ -51,6 +54,7 @@ from tools.site_pages import (  # noqa: F401 - re-exported for the tests
 
 STAMP = ".build.json"
 STUDENT_DIR = "student"  # notebooks/student/ in the staging copy: downloads, not pages
+ANSWERS = "answers"  # docs/answers/: the instructor's answer key, not staged, not on the site
 
 
 def _write(path: Path, data: bytes | str, written: set) -> None:
@@ -113,7 +117,8 @@ def stage(layout: Layout, log=print) -> dict:
     written: set[Path] = set()
     pages = 0
     for src in sorted(p for p in layout.docs.rglob("*") if p.is_file()):
-        if src.name == "conf.py" or "__pycache__" in src.parts:
+        if src.name == "conf.py" or "__pycache__" in src.parts \
+                or src.relative_to(layout.docs).parts[0] == ANSWERS:
             continue
         dest = layout.stage / src.relative_to(layout.docs)
         if src.suffix == ".md":
@@ -123,7 +128,7 @@ def stage(layout: Layout, log=print) -> dict:
             _write(dest, src.read_bytes(), written)
     nbs = notebook_inputs(layout)
     for src in nbs:
-        nb = executed_notebook(src, layout, log)
+        nb = student.folded(executed_notebook(src, layout, log))
         dest = layout.stage / "notebooks" / src.name
         offline_outputs(nb)
         for cell in nb.cells:

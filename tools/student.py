@@ -19,6 +19,11 @@ signature to write. Run as it is, a student notebook raises only in the check ce
 blank exercises, each with ``compare.teach.exercises.NotDone`` ("my_dW: not done yet"),
 shown as one line without a traceback; tests/notebooks/test_student.py checks both that
 and that no line of a solution is left in the student version.
+
+The site (``python -m tools.site build``) shows a third form, ``folded(executed)``: the
+executed instructor notebook with each solution cell's blank shown first and the solution
+itself, code and output, behind a fold that is closed until the reader opens it (MyST-NB's
+``hide-cell`` tag: an HTML ``<details>`` labelled "Show the solution").
 """
 
 from __future__ import annotations
@@ -106,6 +111,34 @@ def student(nb):
             checks = check_cells(nb.cells, i)
             cell.source = blank(cell.source, read_names(checks) - bound_names(checks))
     out.metadata["handgrad"] = {"version": "student"}
+    return out
+
+
+FOLD = {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"}
+BLANK_TAG = "exercise-blank"  # the blank shown on the site above each folded solution
+
+
+def folded(executed):
+    """A copy of the executed notebook ``executed`` for the site: before each solution cell
+    its student blank (a code cell tagged ``exercise-blank``, no output), and the solution
+    cell tagged ``hide-cell``, so that the site shows it folded (MyST-NB, labels ``FOLD``)."""
+    import nbformat
+
+    out = copy.deepcopy(executed)
+    cells = []
+    for i, cell in enumerate(out.cells):
+        if is_solution(cell):
+            checks = check_cells(executed.cells, i)
+            blanked = nbformat.v4.new_code_cell(
+                blank(cell.source, read_names(checks) - bound_names(checks)),
+                metadata={"tags": [BLANK_TAG]})
+            cells.append(blanked)
+            cell.source = "\n".join(line for line in cell.source.splitlines()
+                                    if not line.startswith("# your answer ("))
+            cell.metadata["tags"] = [*cell.metadata.get("tags", []), "hide-cell"]
+            cell.metadata["mystnb"] = dict(FOLD)
+        cells.append(cell)
+    out.cells = cells
     return out
 
 

@@ -19,10 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 TEX = re.compile(r"\$\$|\\frac|\\partial|\\sum")
 
 
-def titles() -> list[str]:
-    """The first heading of every page the site holds: docs/, the derivations, notebooks."""
+ANSWERS = ROOT / "docs" / "answers"  # the instructor's answer key: not on the site, not printed
+
+
+def titles(answers: bool = False) -> list[str]:
+    """The first heading of every page the site holds: docs/, the derivations, notebooks
+    (with ``answers``: of the answer key's pages instead, which it does not hold)."""
+    if answers:
+        return [re.search(r"^# (.+)$", p.read_text(), re.M)[1]
+                for p in sorted(ANSWERS.glob("*.md"))]
     found = []
     for page in sorted((ROOT / "docs").rglob("*.md")):
+        if page.is_relative_to(ANSWERS):
+            continue
         heading = re.search(r"^# (.+)$", page.read_text(), re.M)
         if heading:
             found.append(heading[1])
@@ -72,6 +81,8 @@ def test_every_page_is_in_the_pdf(printed):
     text = " ".join(pdf_text(out).split())
     missing = [t for t in titles() if plain(t) not in text]
     assert not missing, f"pages missing from the PDF: {missing}"
+    printed_answers = [t for t in titles(answers=True) if plain(t) in text]
+    assert not printed_answers, f"the answer key is in the PDF: {printed_answers}"
     assert formulas > 500  # the derivations alone hold several hundred
 
 

@@ -6,7 +6,9 @@ column it sits in (cut behind a scrollbar), a link whose text is a raw file name
 ("layout.md"), a link to a missing page or anchor, an image that did not load, a console
 error or uncaught exception, an HTTP error, or a request to another machine (no host name
 resolves in this Chromium). A copy of a page with one planted fault
-of each kind shows each being reported. Chromium: $HANDGRAD_CHROMIUM or Debian's
+of each kind shows each being reported. Every derivation page shows at least one picture,
+and every notebook page shows each exercise's blank with its solution in a closed fold
+that opens on a click. Chromium: $HANDGRAD_CHROMIUM or Debian's
 /usr/bin/chromium, driven by playwright (the ``docs`` extra); without them the tests skip
 and say why, unless HANDGRAD_SITE_CHECK=required (.ci/run sets it once Chromium is there).
 """
@@ -222,6 +224,7 @@ def test_every_page_loads_clean_in_chromium(browser, built):
     site, _ = built
     pages = pages_of(site)
     assert "derivations/backprop.html" in pages and "index.html" in pages
+    assert not [p for p in pages if p.startswith("answers/")], "the answer key is on the site"
     off: list[str] = []
     page = new_page(browser, off)
     problems, typeset, pictures = [], {}, {}
@@ -242,6 +245,12 @@ def test_every_page_loads_clean_in_chromium(browser, built):
     assert all(typeset[f"derivations/{d}.html"] >= 20 for d in ("backprop", "activations")), \
         "the derivations hold fewer typeset formulas than they should"
     assert not notebooks or any(pictures[p] for p in notebooks), "no notebook shows a picture"
+    derivations = [p for p in pages if p.startswith("derivations/")
+                   and p != "derivations/README.html"]
+    assert len(derivations) == 8
+    # each picture that did not load (naturalWidth 0) is a problem above; here each page
+    # must show at least one that did
+    assert [p for p in derivations if not pictures[p]] == [], "derivation pages without a picture"
 
 
 def shot_notebook(page, url: str) -> None:
@@ -344,3 +353,55 @@ def test_the_notebooks_page_offers_each_student_version(built):
         nb = nbformat.read(site / links[path.name], as_version=4)
         blanks = [c.source for c in nb.cells if student.is_solution(c)]
         assert blanks and all(s.startswith(student.HEADER) for s in blanks), path.name
+
+
+# Runs in a notebook page: each solution's fold (tools.student.folded), with the blank cell
+# before it, whether the fold is open and whether its code can be seen.
+FOLDS = """() => [...document.querySelectorAll('div.cell.tag_solution')].map(cell => {
+  const fold = cell.querySelector('details');
+  const code = cell.querySelector('.cell_input pre');
+  const blank = cell.previousElementSibling;
+  return {fold: !!fold, open: !!(fold && fold.open),
+          seen: !!(code && code.checkVisibility()), code: code ? code.innerText : '',
+          blank: blank && blank.matches('div.cell.tag_exercise-blank')
+                 ? blank.querySelector('pre').innerText : null};
+})"""
+
+
+def solution_line(source: str) -> str:
+    """The last line of a solution that carries code, as the page shows it."""
+    return [line for line in source.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")][-1].strip()
+
+
+def test_each_solution_is_folded_below_its_blank(browser, built):
+    """A notebook page shows each exercise's blank, and under it the solution in a fold that
+    is closed when the page loads and shows the solution's code once opened."""
+    import nbformat
+
+    from tools import student
+    from tools.notebooks import notebook_paths
+
+    site, _ = built
+    page = new_page(browser, off := [])
+    with serve(site) as base:
+        for path in notebook_paths():
+            solutions = [c.source for c in nbformat.read(path, as_version=4).cells
+                         if student.is_solution(c)]
+            page.goto(base + f"notebooks/{path.stem}.html", wait_until="load")
+            closed = page.evaluate(FOLDS)
+            assert len(closed) == len(solutions) > 0, path.name
+            for i, (fold, source) in enumerate(zip(closed, solutions)):
+                where = f"{path.name}, exercise {i + 1}"
+                assert fold["fold"] and not fold["open"] and not fold["seen"], where
+                assert fold["blank"] and fold["blank"].startswith(student.HEADER), where
+                assert solution_line(source) not in fold["blank"], where
+            for summary in page.query_selector_all("div.cell.tag_solution details > summary"):
+                summary.click()
+            opened = page.evaluate(FOLDS)
+            for i, (fold, source) in enumerate(zip(opened, solutions)):
+                where = f"{path.name}, exercise {i + 1}"
+                assert fold["open"] and fold["seen"], where
+                assert solution_line(source) in fold["code"], where
+    page.close()
+    assert not off

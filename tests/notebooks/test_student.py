@@ -23,7 +23,7 @@ EXERCISES = {  # notebook -> number of exercises its text announces
     "01_logistic_neuron.ipynb": 3, "02_logistic_regression_as_a_network.ipynb": 3,
     "03_perceptron_and_sigmoid_neuron.ipynb": 3, "04_a_3-2-1_network_by_hand.ipynb": 5,
     "05_mlp_softmax_xor.ipynb": 3, "06_verify_your_own_backward.ipynb": 7,
-    "07_backprop_by_hand.ipynb": 10,
+    "07_backprop_by_hand.ipynb": 27,
 }
 
 
@@ -136,3 +136,37 @@ def test_a_student_notebook_raises_only_at_its_blank_exercises(path, tmp_path):
     for i in first_checks:
         [error] = [o for o in executed.cells[i].outputs if o["output_type"] == "error"]
         assert len(error["traceback"]) == 1 and "not done yet" in error["traceback"][0]
+
+
+def fold_problems(instructor, folded) -> list[str]:
+    """What is wrong with the site's form of ``instructor`` (``student.folded``): each
+    solution must sit, folded (``hide-cell``), right under its blank, which has no output."""
+    problems = []
+    solutions = sum(map(student.is_solution, instructor.cells))
+    if len(folded.cells) != len(instructor.cells) + solutions:
+        problems.append(f"{len(folded.cells)} cells, expected {len(instructor.cells)} + "
+                        f"{solutions} blanks")
+    for i, cell in enumerate(folded.cells):
+        if not student.is_solution(cell):
+            continue
+        before = folded.cells[i - 1]
+        if "hide-cell" not in cell.metadata.get("tags", []):
+            problems.append(f"cell {i}: the solution is not folded")
+        if student.BLANK_TAG not in before.metadata.get("tags", []) \
+                or not before.source.startswith(student.HEADER) or before.outputs:
+            problems.append(f"cell {i}: no empty blank above the solution")
+    return problems
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_the_site_shows_each_blank_with_its_solution_folded_under_it(path):
+    instructor = read(path)
+    assert fold_problems(instructor, student.folded(instructor)) == []
+
+
+def test_a_solution_left_unfolded_is_found():
+    instructor = read(PATHS[0])
+    folded = student.folded(instructor)
+    solution = next(c for c in folded.cells if student.is_solution(c))
+    solution.metadata["tags"].remove("hide-cell")
+    assert any("not folded" in p for p in fold_problems(instructor, folded))
