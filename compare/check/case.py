@@ -8,6 +8,8 @@ and its settings (seeds, ``fd``, ``device``). The user's code is recorded by nam
     forward, backward, torch_fn, kinks     check_layer
     loss_and_grads, torch_loss, kinks      check_model (and where its ``params`` dict lives)
     the model's class                      check_gradients (rebuilt from its spec)
+    the layer object's class               check_object (its state kept beside it:
+                                           ``compare.check.object_state``)
 
 A function that cannot be imported again (a lambda, a function defined inside another, a
 method of an object that no module names, anything defined in a script run as
@@ -26,9 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from handgrad.compare.check.object_state import Unsaved, encode_value, read_state
+
 PARAM = "param:"  # array names of parameters
 INPUT = "input:"  # array names of a layer's inputs
 DOUT = "dout:"  # array names of a layer's upstream gradients
+CALL = "call:"  # array names of arrays passed to a layer object by keyword
 
 
 @dataclass
@@ -221,10 +226,45 @@ def layer_case(check, douts) -> Case:
     return Case("check_layer", arrays, meta)
 
 
-def object_case(layer, case: Case) -> Case:
-    """A ``check_object`` case from the ``check_layer`` case its run left: the same arrays
-    and settings, the layer's class recorded by name (its methods ran through wrappers
-    that no module names, so their names are dropped)."""
-    meta = {k: v for k, v in case.meta.items() if k != "code"}
+def object_case(layer, case: Case, call: dict | None = None) -> Case:
+    """A ``check_object`` case from the ``check_layer`` case its run left.
+
+    ``layer`` is the object as it stood before the check (``check_object``'s pristine
+    copy): its class is recorded by name and its state attribute by attribute
+    (``compare.check.object_state``). ``call`` holds ``check_object``'s other arguments:
+    ``inputs`` (the input names, in forward's order), ``forward_kwargs``,
+    ``backward_kwargs``, ``no_grad``, ``params``, ``grads``, ``torch_fn`` and ``kinks``.
+    The check ran through wrappers that no module names, so the layer case's code names
+    are dropped; the seeds, ``fd`` and ``device`` are kept."""
+    meta = {k: v for k, v in case.meta.items() if k not in ("code", "no_grad")}
     meta["class"] = code_name(type(layer))
-    return Case("check_object", case.arrays, meta, case.report)
+    arrays, meta["state"] = read_state(layer)
+    names = list(case.inputs) if call is None else call["inputs"]
+    arrays |= {INPUT + k: case.arrays[INPUT + k] for k in names}
+    arrays |= {k: v for k, v in case.arrays.items() if k.startswith(DOUT)}
+    meta["call"] = None if call is None else _object_call(call, arrays)
+    return Case("check_object", arrays, meta, case.report)
+
+
+def _object_call(call: dict, arrays: dict) -> dict:
+    """``check_object``'s settings as JSON (arrays in keyword arguments added to
+    ``arrays`` as ``call:<name>``); what cannot be kept is listed under ``"unsaved"``."""
+    saved: dict = {"inputs": list(call["inputs"]), "no_grad": list(call["no_grad"]),
+                   "unsaved": {}}
+    for what in ("forward_kwargs", "backward_kwargs"):
+        try:
+            saved[what] = encode_value(call[what], CALL + what, arrays)
+        except Unsaved as exc:
+            saved["unsaved"][what] = f"it holds {exc}"
+    for what in ("params", "grads"):
+        spec = call[what]
+        held = [] if spec is None else [k for k, v in spec.items() if not isinstance(v, str)]
+        if held:
+            saved["unsaved"][what] = (
+                f"{what}[{held[0]!r}] is a callable, and callables cannot be saved: give "
+                f"attribute names ({what}={{'W': 'weights'}}) to make the case replayable")
+        else:
+            saved[what] = spec
+    saved["torch_fn"] = code_name(call["torch_fn"])
+    saved["kinks"] = code_name(call["kinks"])
+    return saved

@@ -5,6 +5,10 @@
                   class, the verdict and the table, every entry's figures, the tolerances
                   and their reasons, the versions of Python, NumPy, torch and handgrad
 
+A ``check_object`` case adds the object's state as it stood before the check: its array
+attributes in the .npz as ``state:<attribute>``, the rest as tagged JSON, and the names of
+the attributes that could not be kept (``compare.check.object_state``).
+
 No pickle: a saved case holds numbers and names, never code. Rerunning one is
 ``compare.check.replay``'s business; this module imports no door.
 """
@@ -23,7 +27,8 @@ from handgrad.bookkeeping.atomic import atomic_path, write_json_atomic
 from handgrad.compare.check.case import Case
 from handgrad.compare.check.tolerances import AUTOGRAD, FINITE_DIFF
 
-FORMAT = 2  # the layout of the two files; bumped when it changes (2: the code by name)
+FORMAT = 3  # the layout of the two files; bumped when it changes (2: the code by name;
+#              3: a check_object case keeps the object's state and settings)
 
 
 def _versions() -> dict:

@@ -302,6 +302,7 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
     forward_kwargs = _as_kwargs(forward_kwargs, "forward_kwargs")
     backward_kwargs = _as_kwargs(backward_kwargs, "backward_kwargs")
     no_grad = arguments.no_grad(no_grad, list(inputs))
+    user_no_grad = no_grad  # as given: a rerun finds the integer inputs again
     no_grad += tuple(k for k, v in inputs.items() if v.dtype.kind in "iub" and k not in no_grad)
     check_float_arrays(inputs, "inputs", skip=no_grad)
     seed = arguments.seed(seed)
@@ -320,7 +321,10 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
                          kinks=signs)
     _describe(report, plan, constants)
     if report.case is not None:  # saved as the object's case, not as the wrappers'
-        report.case = object_case(layer, report.case)
+        call = {"inputs": plan.input_names, "forward_kwargs": forward_kwargs,
+                "backward_kwargs": backward_kwargs, "no_grad": user_no_grad,
+                "params": params, "grads": grads, "torch_fn": torch_fn, "kinks": kinks}
+        report.case = object_case(plan.pristine, report.case, call)  # the state before
     return report
 
 

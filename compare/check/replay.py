@@ -11,7 +11,13 @@ user's code imported again by the names the case recorded (``compare.check.case`
   whose method it is), its arrays overwritten in place with the saved ones;
 * ``check_layer``: ``forward``, ``backward``, ``torch_fn`` and ``kinks``, on the saved
   inputs (the upstream gradient is drawn again from the saved seed);
-* ``check_object``: the layer's class is recorded, not the object: the rerun says so.
+* ``check_object``: the layer's class, imported again, and a new instance of it
+  (``cls.__new__(cls)``, its ``__init__`` not run) given the state the object had before
+  the check (``compare.check.object_state``), then checked with the saved inputs and
+  settings (``forward_kwargs``, ``backward_kwargs``, ``no_grad``, ``params``/``grads``
+  given as attribute names, ``torch_fn``, ``kinks``, seed, ``fd``). A state or a setting
+  that could not be saved (an attribute holding another object, a callable in
+  ``params=``) is named, and the rerun refuses: a half-rebuilt object is never checked.
 
 Modules are imported from the current folder first (as ``python -m`` does). A case whose
 code cannot be imported says which module it needs, or why it cannot be (a lambda, a
@@ -31,9 +37,12 @@ from handgrad.compare.check.case_files import load_case, save
 from handgrad.compare.check.gradcheck import check_gradients
 from handgrad.compare.check.layer import check_layer
 from handgrad.compare.check.model import check_model
+from handgrad.compare.check.object_state import decode_value, rebuild
+from handgrad.compare.check.objects import check_object
 from handgrad.compare.check.report import GradReport
 
-__all__ = ["RERUN", "Case", "load_case", "rebuild_model", "replay", "rerun", "save"]
+__all__ = ["RERUN", "Case", "load_case", "rebuild_model", "rebuild_object", "replay", "rerun",
+           "save"]
 
 
 def rebuild_model(case: Case):
@@ -121,14 +130,59 @@ def _rerun_layer(case: Case) -> GradReport:
                        seed=meta["seed"], fd=meta["fd"], device=meta["device"], kinks=kinks)
 
 
+def _object_refused(case: Case, why: str) -> ValueError:
+    record = case.meta.get("class") or {"name": "?"}
+    return ValueError(f"this case checks a {record['name']} object with check_object: it "
+                      f"cannot be rebuilt: {why}; rerun check_object in Python on "
+                      "handgrad.load_case(path).inputs")
+
+
+def rebuild_object(case: Case):
+    """The layer object of a ``check_object`` case: its class imported again, its saved
+    state (as it stood before the check) set on a new instance's ``__dict__``.
+
+    Raises ``ValueError`` saying why when it cannot be rebuilt."""
+    record = case.meta.get("class") or {"name": "?", "why": "no class was recorded"}
+    if record["why"]:
+        raise _object_refused(case, f"its class cannot be imported again: {record['why']}")
+    if case.meta.get("state") is None or case.meta.get("call") is None:
+        raise _object_refused(case, "it was saved without its state and settings (an "
+                                    "older handgrad)")
+    try:
+        cls = import_code(record["name"], "the layer's class")
+        return rebuild(cls, case.meta["state"], case.arrays)
+    except ValueError as exc:
+        raise _object_refused(case, str(exc)) from None
+
+
+def _object_settings(case: Case) -> dict:
+    """``check_object``'s keyword arguments, as saved; ValueError naming those that were
+    not (callables in ``params=``, objects in ``forward_kwargs``)."""
+    call = case.meta["call"]
+    if call["unsaved"]:
+        listed = "; ".join(f"{k}: {why}" for k, why in call["unsaved"].items())
+        raise _object_refused(case, f"the settings {sorted(call['unsaved'])} could not be "
+                                    f"saved ({listed})")
+    meta = case.meta
+    return {
+        "params": call["params"],
+        "grads": call["grads"],
+        "forward_kwargs": decode_value(call["forward_kwargs"], case.arrays),
+        "backward_kwargs": decode_value(call["backward_kwargs"], case.arrays),
+        "no_grad": tuple(call["no_grad"]),
+        "kinks": importable(call["kinks"], "kinks"),
+        "seed": meta["seed"],
+        "fd": meta["fd"],
+        "device": meta["device"],
+    }
+
+
 def _rerun_object(case: Case) -> GradReport:
-    """A ``check_object`` case keeps the layer's inputs and its class's name, not the object
-    (its constructor's arguments and state are the user's): it cannot be rebuilt here."""
-    record = case.meta.get("class") or {"name": "?", "why": ""}
-    raise ValueError(f"this case checks a {record['name']} object with check_object: its "
-                     "arrays are saved, the object is not (its constructor's arguments and "
-                     "state are yours), so it cannot be rebuilt here: build it again and "
-                     "rerun check_object in Python on handgrad.load_case(path).inputs")
+    layer = rebuild_object(case)
+    settings = _object_settings(case)
+    torch_fn = importable(case.meta["call"]["torch_fn"], "torch_fn")
+    inputs = {k: case.inputs[k] for k in case.meta["call"]["inputs"]}
+    return check_object(layer, inputs, torch_fn, **settings)
 
 
 RERUN: dict[str, Callable[[Case], GradReport]] = {
