@@ -190,7 +190,7 @@ def test_params_that_no_module_holds_are_named_as_the_obstacle(user_folder, tmp_
         replay(meta)
 
 
-def test_a_check_object_case_says_the_object_cannot_be_rebuilt(tmp_path):
+def test_a_check_object_case_of_a_local_class_cannot_be_rebuilt(tmp_path):
     from handgrad.compare.check.case import Case, object_case
     from handgrad.compare.check.replay import rerun
 
