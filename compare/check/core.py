@@ -16,8 +16,9 @@ and a ``Judging``: how to read them (the dtype, the entries' kind, the door's co
 ``judge`` then runs, top-down:
 
     _judge_value           the value (loss or output) against autograd's
-    _judge_gradients       each gradient: autograd's and finite differences' decisions
-                           (compare.check.decide), combined into one status
+    _judge_gradients       each gradient: the decision of every reference that ran
+                           (compare.check.references, in the registry's order),
+                           combined into one status (compare.check.decide.combine)
     _judge_intermediates   each intermediate (or layer delta) against autograd's,
                            walking back from the loss
     _diagnose              the likely slip of each failing entry (compare.check.diagnose)
@@ -32,17 +33,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from handgrad.compare.check.decide import Allowance, autograd_decision, combine, fd_decision
-from handgrad.compare.check.diagnose import diagnose
-from handgrad.compare.check.report import Entry, GradReport
-from handgrad.compare.check.tolerances import (
-    AUTOGRAD,
-    FINITE_DIFF,
-    VALUE_FLOOR,
-    lowest_precision,
-    relative_tolerance_applies,
-    rounding_ulps,
+from handgrad.compare.check.decide import (
+    Allowance,
+    allowance_for,
+    autograd_decision,
+    combine,
+    largest,
 )
+from handgrad.compare.check.diagnose import diagnose
+from handgrad.compare.check.references import REFERENCES
+from handgrad.compare.check.report import Entry, GradReport
+from handgrad.compare.check.tolerances import AUTOGRAD, VALUE_FLOOR, lowest_precision
 
 AT_OPTIMUM = ("the whole gradient is zero to within the reference's own rounding (an "
               "optimum, or a flat part of the loss): nothing to compare; check at a point "
@@ -107,47 +108,46 @@ class Judging:
         return lowest_precision([self.dtype, self.autograd_dtype or self.dtype])
 
 
-def largest(arrays) -> float:
-    """The largest absolute entry over several arrays (0 for none)."""
-    peaks = (max(float(np.max(a)), -float(np.min(a))) for a in arrays if np.size(a))
-    return max(peaks, default=0.0)  # max and min: no |a| temporary (a NaN stays NaN)
-
-
 def scalar(value) -> float | np.ndarray:
     """A float, a 0-d or a 1-element array as the float; anything else unchanged."""
     return np.ravel(value)[0] if np.size(value) == 1 else value
 
 
-def judge(hand: Side, ref: Side | None, fd: dict | None, how: Judging) -> GradReport:
-    """Compare ``hand`` with ``ref`` (autograd) and ``fd`` (finite differences)."""
-    references = (["autograd"] if ref is not None else []) + (["fd"] if fd is not None else [])
-    report = GradReport(dtype=how.dtype, device=how.device, references=references,
+def judge(hand: Side, ref: Side | None, fd: dict | None, how: Judging,
+          others: dict | None = None) -> GradReport:
+    """Compare ``hand`` with ``ref`` (autograd), ``fd`` (finite differences) and ``others``
+    (a registered reference's ``source`` -> what it reads), every reference whose source is
+    given (``compare.check.references``)."""
+    sources = {"autograd": ref, "fd": fd, **(others or {})}
+    ran = [r.key for r in REFERENCES if sources.get(r.source) is not None]
+    report = GradReport(dtype=how.dtype, device=how.device, references=ran,
                         fd_method=how.fd_method)
     if ref is not None:
         report.entries.append(_judge_value(hand, ref, how))
         if report.entries[0].status == "fail" and how.value_sides:
-            return _values_differ(report, hand, fd, how)
-    report.entries += _judge_gradients(hand, ref, fd, how)
+            return _values_differ(report, hand, {**sources, "autograd": None}, how)
+    report.entries += _judge_gradients(hand, sources, how)
     if ref is not None and (hand.intermediates or how.walk_back):
         report.entries += _judge_intermediates(hand, ref, how)
     _diagnose(report, hand, ref, fd, how.n_samples)
     return report
 
 
-def _values_differ(report: GradReport, hand: Side, fd: dict | None,
+def _values_differ(report: GradReport, hand: Side, sources: dict,
                    how: Judging) -> GradReport:
     """The two sides compute different values: said first, on the value's entry; the
     gradients are judged against finite differences of the hand code alone (or not at
     all), never against the other function's autograd."""
     value = report.entries[0]
+    fd = sources["fd"]
     compared = ("gradients were not compared with autograd; finite differences of your "
                 "own code judge them below" if fd else "gradients were not compared")
     value.note = (f"{how.value_sides} disagree on the {how.value_name}: relative error "
                   f"{value.autograd_rel_err:.1e} (largest entry {value.autograd_max_elem_err:.1e}"
                   f"); {compared}")
-    entries = _judge_gradients(hand, None, fd, how)
+    entries = _judge_gradients(hand, sources, how)
     for entry in entries:
-        if entry.status == "pass" and entry.fd_rel_err is None:
+        if entry.status == "pass" and all(d is None for d in entry.decisions.values()):
             entry.inconclusive(f"not compared: {how.value_sides} disagree on the "
                                f"{how.value_name}")
     report.entries += entries
@@ -159,31 +159,31 @@ def _judge_value(hand: Side, ref: Side, how: Judging) -> Entry:
     """The value against autograd's: a sum of terms of order one, so relative to
     ``max(|v|, VALUE_FLOOR)``."""
     entry = Entry(how.value_name, how.value_name)
-    decision = autograd_decision(entry, scalar(hand.value), scalar(ref.value),
-                                 AUTOGRAD[how.reference_dtype],
-                                 Allowance(floor_abs=VALUE_FLOOR))
+    decision = _autograd_alone(entry, scalar(hand.value), scalar(ref.value), how,
+                               Allowance(floor_abs=VALUE_FLOOR))
     if decision == "fail":
         entry.note = entry.note or "the values differ: not the same function?"
     return entry
 
 
-def _allowance(ref: Side, name: str, scale: float, how: Judging, bounded: bool) -> Allowance:
-    """The rounding allowance of entry ``name``, whose family's largest entry is ``scale``."""
-    dtype = how.reference_dtype
-    return Allowance(floor_abs=AUTOGRAD[dtype].floor * scale,
-                     noise=ref.noise.get(name),
-                     ulps=rounding_ulps(dtype, scale),
-                     bound=ref.bounds.get(name) if bounded else None,
-                     relative=relative_tolerance_applies(dtype, bool(ref.noise)))
+def _autograd_alone(entry: Entry, hand, reference, how: Judging, allowance: Allowance) -> str:
+    """An entry only autograd judges (the value, an intermediate): its decision is the
+    entry's status (``"rounding"`` passes)."""
+    decision = autograd_decision(entry, hand, reference, AUTOGRAD[how.reference_dtype],
+                                 allowance)
+    if decision == "fail":
+        entry.fail()
+    return decision
 
 
-def _judge_gradients(hand: Side, ref: Side | None, fd: dict | None,
-                     how: Judging) -> list[Entry]:
-    """One entry per gradient, each reference's decision combined (``decide.combine``)."""
+def _judge_gradients(hand: Side, sources: dict, how: Judging) -> list[Entry]:
+    """One entry per gradient: each reference that ran decides, in the registry's order,
+    and ``decide.combine`` makes one status of their decisions. ``sources``: a reference's
+    source name -> what it reads (None: it did not run)."""
+    ref = sources["autograd"]
     names = list(ref.grads) if ref is not None else list(hand.grads)
-    scale = largest(ref.grads.values()) if ref is not None else 0.0
-    fd_tolerance = FINITE_DIFF[how.dtype]
-    fd_floor = fd_tolerance.floor * largest(r.fd for r in fd.values()) if fd else 0.0
+    deciders = {r.key: r.start(sources[r.source], how) for r in REFERENCES
+                if sources.get(r.source) is not None}
     entries = []
     at_rounding = []
     for name in names:
@@ -192,16 +192,10 @@ def _judge_gradients(hand: Side, ref: Side | None, fd: dict | None,
         if name not in hand.grads:
             entry.fail("missing from grads")
             continue
-        autograd = None
-        if ref is not None:
-            autograd = autograd_decision(entry, hand.grads[name], ref.grads[name],
-                                         AUTOGRAD[how.reference_dtype],
-                                         _allowance(ref, name, scale, how, bounded=True))
-        finite = None
-        if fd and name in fd:
-            finite = fd_decision(entry, fd[name], fd_tolerance, fd_floor)
-        combine(entry, autograd, finite, how.contract, how.ref_deviates)
-        if autograd == "rounding":
+        for key, decide in deciders.items():
+            entry.decisions[key] = decide(entry, name, hand.grads[name])
+        votes = [(r, entry.decisions.get(r.key)) for r in REFERENCES]
+        if combine(entry, votes, how.contract, how.ref_deviates) == "rounding":
             at_rounding.append(entry)
     if at_rounding and len(at_rounding) == len(names):
         for entry in at_rounding:  # nothing anywhere to compare
@@ -225,8 +219,8 @@ def _judge_intermediates(hand: Side, ref: Side, how: Judging) -> list[Entry]:
         if got is None:
             entry.fail(f"missing from {how.intermediate_kind}s")
             continue
-        autograd_decision(entry, got, ref.intermediates[name], AUTOGRAD[how.reference_dtype],
-                          _allowance(ref, name, scale, how, bounded=False))
+        _autograd_alone(entry, got, ref.intermediates[name], how,
+                        allowance_for(ref, name, scale, how, bounded=False))
     return entries
 
 

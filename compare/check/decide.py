@@ -8,8 +8,16 @@
 * finite differences (``fd_decision``): ``pass`` within their tolerance, ``fail`` when the
   disagreement is more than ``FD_SURE`` times their own error estimate, otherwise
   ``unsure``; None when every step crossed a kink.
-* ``combine``: the entry's status from both decisions (the table in docs/verification.md,
-  "Three verdicts").
+* ``start_autograd`` / ``start_finite_differences``: what each reference's record
+  (``compare.check.references``) runs once per check, returning its ``decide(entry, name,
+  hand)``.
+* ``combine``: the entry's status from the decisions of whichever references ran, in the
+  registry's order of authority (the table in docs/verification.md, "Three verdicts"): the
+  first reference that decides (``pass``, ``fail`` or ``rounding``) leads; a later one that
+  passes what it fails, or fails what it passes, adds its word.
+
+A decision fills the entry's figures (``entry.errors[key]``) and may set its note; only
+``combine`` (or, for an entry only autograd judges, the caller) sets its status.
 """
 
 from __future__ import annotations
@@ -18,15 +26,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handgrad.compare.check.report import Entry
 from handgrad.compare.check.tolerances import (
+    AUTOGRAD,
     FD_SURE,
+    FINITE_DIFF,
     ROUNDING_FACTOR,
     TINY,
     Tolerance,
     elem_rel_err,
     norm_rel_err,
+    relative_tolerance_applies,
+    rounding_ulps,
 )
+
+AUTOGRAD_KEY = "autograd"  # the references' keys (compare.check.references)
+FINITE_DIFF_KEY = "fd"
+DECISIVE = ("pass", "fail", "rounding")  # a decision that can lead the combination
+
+
+def largest(arrays) -> float:
+    """The largest absolute entry over several arrays (0 for none)."""
+    peaks = (max(float(np.max(a)), -float(np.min(a))) for a in arrays if np.size(a))
+    return max(peaks, default=0.0)  # max and min: no |a| temporary (a NaN stays NaN)
+
+
+def record(entry, key: str, **figures) -> None:
+    """Store reference ``key``'s ``figures`` on ``entry`` (``entry.errors[key]``)."""
+    entry.errors.setdefault(key, {}).update(figures)
 
 
 @dataclass
@@ -56,16 +82,17 @@ class Allowance:
 # autograd
 
 
-def autograd_decision(entry: Entry, hand, reference, tolerance: Tolerance,
+def autograd_decision(entry, hand, reference, tolerance: Tolerance,
                       allowance: Allowance) -> str:
     """``"pass"``, ``"fail"`` or ``"rounding"`` for ``hand`` against ``reference``.
 
-    Fills ``entry``'s autograd errors. ``"rounding"``: the reference is within its own
-    rounding of zero, and so is the hand value."""
+    Fills ``entry``'s autograd figures (and its note, where the arrays cannot be compared).
+    ``"rounding"``: the reference is within its own rounding of zero, and so is the hand
+    value."""
     hand = np.asarray(hand, np.float64)
     reference = np.asarray(reference, np.float64)
     if hand.shape != reference.shape:
-        entry.fail(f"shape {hand.shape} != reference {reference.shape}")
+        entry.note = f"shape {hand.shape} != reference {reference.shape}"
         return "fail"
     with np.errstate(all="ignore"):
         difference = np.abs(np.subtract(hand, reference))  # every measure reads |a - b|
@@ -74,17 +101,37 @@ def autograd_decision(entry: Entry, hand, reference, tolerance: Tolerance,
         return _nonfinite_decision(entry, hand, reference, tolerance, allowance.floor_abs)
     with np.errstate(all="ignore"):  # huge/tiny values: inf or 0, never an exception
         errors = _errors(hand, reference, difference, tolerance.floor, allowance.floor_abs)
-    entry.autograd_rel_err, entry.autograd_max_elem_err, peak_hand, peak_reference = errors
+    norm, elementwise, peak_hand, peak_reference = errors
+    record(entry, AUTOGRAD_KEY, rel_err=norm, max_elem_err=elementwise)
     within, at_rounding = _within_rounding(hand, reference, difference, worst, allowance,
                                            peak_hand, peak_reference)
     if at_rounding and within:
         return "rounding"
-    relative = allowance.relative and tolerance.passes(entry.autograd_rel_err,
-                                                       entry.autograd_max_elem_err)
-    if relative or within:
-        return "pass"
-    entry.fail()
-    return "fail"
+    relative = allowance.relative and tolerance.passes(norm, elementwise)
+    return "pass" if relative or within else "fail"
+
+
+def allowance_for(ref, name: str, scale: float, how, bounded: bool) -> Allowance:
+    """The rounding allowance of the autograd side ``ref``'s entry ``name``, whose family's
+    largest entry is ``scale``; ``how`` is the check's ``core.Judging``."""
+    dtype = how.reference_dtype
+    return Allowance(floor_abs=AUTOGRAD[dtype].floor * scale,
+                     noise=ref.noise.get(name),
+                     ulps=rounding_ulps(dtype, scale),
+                     bound=ref.bounds.get(name) if bounded else None,
+                     relative=relative_tolerance_applies(dtype, bool(ref.noise)))
+
+
+def start_autograd(ref, how):
+    """Per check: ``decide(entry, name, hand)`` against the autograd side ``ref``
+    (``core.Side``), each gradient's allowance scaled by the largest of them all."""
+    tolerance = AUTOGRAD[how.reference_dtype]
+    scale = largest(ref.grads.values())
+
+    def decide(entry, name: str, hand) -> str:
+        return autograd_decision(entry, hand, ref.grads[name], tolerance,
+                                 allowance_for(ref, name, scale, how, bounded=True))
+    return decide
 
 
 def _within_rounding(hand, reference, difference, worst, allowance, peak_hand,
@@ -134,11 +181,11 @@ def _nonfinite_decision(entry, hand, reference, tolerance, floor_abs: float) -> 
     """``autograd_decision`` where either side holds a NaN or an infinity."""
     if not np.all(np.isfinite(hand)):  # a NaN/Inf gradient is useless even if torch agrees
         same = np.array_equal(hand, reference, equal_nan=True)
-        entry.fail("non-finite values" + (" (the reference has the same)" if same else ""))
+        entry.note = "non-finite values" + (" (the reference has the same)" if same else "")
         return "fail"
-    entry.autograd_rel_err = norm_rel_err(hand, reference, floor_abs)
-    entry.autograd_max_elem_err = elem_rel_err(hand, reference, tolerance.floor, floor_abs)
-    entry.fail("the reference has non-finite values")
+    record(entry, AUTOGRAD_KEY, rel_err=norm_rel_err(hand, reference, floor_abs),
+           max_elem_err=elem_rel_err(hand, reference, tolerance.floor, floor_abs))
+    entry.note = "the reference has non-finite values"
     return "fail"
 
 
@@ -146,75 +193,111 @@ def _nonfinite_decision(entry, hand, reference, tolerance, floor_abs: float) -> 
 # finite differences
 
 
-def fd_decision(entry: Entry, result, tolerance: Tolerance, floor_abs: float) -> str | None:
+def fd_decision(entry, result, tolerance: Tolerance, floor_abs: float) -> str | None:
     """``"pass"``, ``"fail"``, ``"unsure"`` or None (no step survived the kinks)."""
-    entry.fd_kinks = result.kinks
+    record(entry, FINITE_DIFF_KEY, kinks=result.kinks)
     if not result.fd.size:
         return None
     predicted = np.asarray(result.predicted, np.float64)
     differences = np.asarray(result.fd, np.float64)
-    entry.fd_rel_err = norm_rel_err(predicted, differences, floor_abs)
-    entry.fd_max_elem_err = elem_rel_err(predicted, differences, tolerance.floor, floor_abs)
-    entry.fd_error = result.error
+    norm = norm_rel_err(predicted, differences, floor_abs)
+    elementwise = elem_rel_err(predicted, differences, tolerance.floor, floor_abs)
+    record(entry, FINITE_DIFF_KEY, rel_err=norm, max_elem_err=elementwise, error=result.error)
     if not np.all(np.isfinite(predicted)):
         return "fail"
-    if tolerance.passes(entry.fd_rel_err, entry.fd_max_elem_err):
+    if tolerance.passes(norm, elementwise):
         return "pass"
     if np.linalg.norm(predicted - differences) > FD_SURE * result.error:
         return "fail"
     return "unsure"
 
 
+def start_finite_differences(fd: dict, how):
+    """Per check: ``decide(entry, name, hand)`` against the finite differences ``fd`` (name
+    -> ``FDResult``; None for a name not differenced), their floor scaled by the largest
+    difference quotient of them all."""
+    tolerance = FINITE_DIFF[how.dtype]
+    floor = tolerance.floor * largest(r.fd for r in fd.values()) if fd else 0.0
+
+    def decide(entry, name: str, hand) -> str | None:
+        if name not in fd:
+            return None
+        return fd_decision(entry, fd[name], tolerance, floor)
+    return decide
+
+
 # ---------------------------------------------------------------------------------------
-# both together
+# the references together
 
 
-def combine(entry: Entry, autograd: str | None, finite: str | None, contract: str | None,
-            ref_deviates: str = "") -> None:
-    """One status from the two references' decisions (see the module docstring)."""
-    if entry.status == "fail":
-        _explain_autograd_fail(entry, finite, ref_deviates)
-    elif autograd == "rounding":
+def combine(entry, votes, contract: str | None = None, ref_deviates: str = "") -> str | None:
+    """One status from ``votes``: ``(reference, decision)`` pairs in the registry's order
+    of authority (a reference that did not run: decision None). Returns the leading
+    decision (None when no reference decides).
+
+    * no reference decides: inconclusive, with the first reason a reference gives;
+    * the leader says ``rounding``: pass, "zero to rounding on both sides";
+    * the leader fails the entry: fail, unless a later reference passes it and the leader
+      is known to depart from the loss's derivative here (``ref_deviates``): pass with a
+      note; a later reference that passes it is named in the note either way;
+    * the leader passes it and a later reference fails it: the references disagree: where
+      the door's ``contract`` names the leader, a pass with a note; otherwise inconclusive.
+    """
+    place = next((index for index, (_, decision) in enumerate(votes)
+                  if decision in DECISIVE), None)
+    if place is None:
+        reasons = (_undecided(reference, entry, decision) for reference, decision in votes)
+        entry.inconclusive(next((r for r in reasons if r), "no reference decides"))
+        return None
+    reference, decision = votes[place]
+    later = votes[place + 1:]
+    if decision == "rounding":
         entry.note = "zero to rounding on both sides"
-    elif autograd == "pass":
-        if finite == "fail":
-            _references_disagree(entry, contract)
-    elif autograd is None:
-        _finite_differences_alone(entry, finite)
+    elif decision == "fail":
+        _leader_fails(entry, reference, later, ref_deviates)
+    else:
+        dissent = next((other for other, said in later if said == "fail"), None)
+        if dissent is not None:
+            _references_disagree(entry, reference, dissent, contract)
+    return decision
 
 
-def _explain_autograd_fail(entry: Entry, finite: str | None, ref_deviates: str) -> None:
-    """A fail already set by autograd: what finite differences add to it."""
-    if finite != "pass":
+def _leader_fails(entry, leader, later, ref_deviates: str) -> None:
+    """The leading reference fails the entry: what a later one that passes it adds."""
+    entry.fail()
+    witness = next((other for other, said in later if said == "pass"), None)
+    if witness is None:
         return
     if ref_deviates:
         entry.status = "pass"
-        entry.note = (f"references disagree: {ref_deviates}; finite differences of the "
-                      "loss confirm the hand gradient")
+        confirms = witness.vote.confirms or f"{witness.words} confirms the hand gradient"
+        entry.note = f"references disagree: {ref_deviates}; {confirms}"
     else:
-        entry.note = ("finite differences agree with the hand gradient: does the torch "
-                      "reference compute the same loss?")
+        agrees = witness.vote.agrees or f"{witness.words} agrees with the hand gradient"
+        questioned = leader.vote.questioned or leader.words
+        entry.note = f"{agrees}: does {questioned} compute the same loss?"
 
 
-def _references_disagree(entry: Entry, contract: str | None) -> None:
-    """Hand and autograd agree; finite differences, sure of themselves, do not."""
-    why = (f"references disagree: hand and autograd agree, finite differences differ "
-           f"by {entry.fd_rel_err:.1e} (their own error estimate {entry.fd_error:.1e})")
-    if contract == "autograd":
-        entry.note = (why + "; the twin follows torch (its clamps and thresholds), so "
-                      "autograd decides")
+def _references_disagree(entry, leader, dissent, contract: str | None) -> None:
+    """Hand and the leading reference agree; a later one, sure of itself, does not."""
+    why = f"references disagree: hand and {leader.short} agree, {_differs(dissent, entry)}"
+    if contract == leader.key:
+        entry.note = f"{why}; {leader.vote.contract or leader.short + ' decides'}"
     else:
-        entry.inconclusive(why + ": a non-smooth point (declare it with kinks=)? a loss "
-                                 "that differs from torch's?")
+        doubt = leader.vote.doubt or f"a loss that differs from {leader.short}'s?"
+        entry.inconclusive(f"{why}: a non-smooth point (declare it with kinks=)? {doubt}")
 
 
-def _finite_differences_alone(entry: Entry, finite: str | None) -> None:
-    """No torch reference: finite differences decide, or say why they cannot."""
-    if finite == "fail":
-        entry.fail()
-    elif finite == "unsure":
-        entry.inconclusive(f"finite differences cannot resolve this gradient: their own "
-                           f"error estimate ({entry.fd_error:.1e}) is as large as the "
-                           "disagreement; give a torch reference")
-    elif finite is None:
-        entry.inconclusive("no reference: every finite-difference step crossed a kink")
+def _differs(reference, entry) -> str:
+    """How far ``reference`` is from the hand value, in words."""
+    if reference.vote.differs is not None:
+        return reference.vote.differs(entry)
+    value = reference.figure(entry, reference.relative_error)
+    return f"{reference.words} differs by {value:.1e}"
+
+
+def _undecided(reference, entry, decision: str | None) -> str:
+    """Why ``reference`` cannot decide (empty: it gives no reason)."""
+    if reference.vote.undecided is None:
+        return ""
+    return reference.vote.undecided(entry, decision)

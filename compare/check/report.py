@@ -12,30 +12,30 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-from handgrad.compare.check import case_files
+from handgrad.compare.check import case_files, references
 from handgrad.compare.check.case import Case
-from handgrad.compare.check.references import COLUMNS, REFERENCE_NAMES, cell
+from handgrad.compare.check.references import REFERENCES, Figures, cell, columns
 
 
 @dataclass
-class Entry:
-    """One compared quantity and its errors against each reference."""
+class Entry(Figures):
+    """One compared quantity, each reference's figures and decision, and its status.
+
+    ``errors[key]``: reference ``key``'s figures (``compare.check.references``), e.g.
+    ``errors["autograd"]["rel_err"]``, also read as ``autograd_rel_err`` (``Figures``);
+    ``decisions[key]``: its decision on this entry (``compare.check.decide``)."""
 
     name: str  # "layers.0.weight", "delta[1]", "W1", "x", "h1", "loss" ...
     kind: str  # "param", "input", "delta", "intermediate", "loss" or "output"
     layer: int | None = None
-    autograd_rel_err: float | None = None  # normwise, hand vs autograd
-    autograd_max_elem_err: float | None = None
-    fd_rel_err: float | None = None  # normwise, hand vs finite differences
-    fd_max_elem_err: float | None = None
-    fd_kinks: int = 0  # finite-difference steps left out because they crossed a kink
     status: str = "pass"  # "pass", "fail" or "inconclusive"
     reason: str = ""  # why, in words: always given for "inconclusive"
     note: str = ""
     diagnosis: str = ""  # for a failing entry: the slip that fits the numbers, if one does
-    fd_error: float | None = None  # finite differences' own error estimate (normwise)
+    errors: dict[str, dict] = field(default_factory=dict)
+    decisions: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -121,9 +121,7 @@ class GradReport:
     def records(self, config: str = "") -> list[dict]:
         """One JSON-ready dict per entry, with ``config``, ``dtype`` and ``device``."""
         return [{"config": config, "dtype": self.dtype, "device": self.device,
-                 "param": e.name, "ok": e.ok,
-                 **{k: v for k, v in asdict(e).items() if k != "name"}}
-                for e in self.entries]
+                 "param": e.name, "ok": e.ok, **_fields(e)} for e in self.entries]
 
     def save(self, path):
         """Write this check as ``<path>.npz`` (arrays) and ``<path>.json`` (settings, table,
@@ -132,8 +130,9 @@ class GradReport:
         return case_files.save(self, path)
 
     def describe_references(self) -> str:
-        refs = [REFERENCE_NAMES[r] + (f" ({self.fd_method})" if r == "fd" and self.fd_method
-                                      else "") for r in self.references]
+        refs = [references.reference_named(r).words + (f" ({self.fd_method})" if r == "fd"
+                                            and self.fd_method else "")
+                for r in self.references]
         if "autograd" not in self.references:
             refs.append("no torch reference given")
         return ", ".join(refs) if refs else "none"
@@ -143,10 +142,12 @@ class GradReport:
         head = (f"gradient check {word[self.verdict]} "
                 f"(dtype {self.dtype}, device {self.device}; references: "
                 f"{self.describe_references()})")
-        columns = "".join(f"{column.header:>{column.width}}" for column in COLUMNS)
-        lines = [head, f"{'':18}{columns}  ok"]
+        shown = columns()
+        header = "".join(f"{column.header:>{column.width}}" for _, column in shown)
+        lines = [head, f"{'':18}{header}  ok"]
         for e in self.entries:
-            cells = "".join(f"{cell(e, column):>{column.width}}" for column in COLUMNS)
+            cells = "".join(f"{cell(e, reference, column):>{column.width}}"
+                            for reference, column in shown)
             note = "  " + e.note if e.note else ""
             lines.append(f"{e.name:18}{cells}  {_STATUS[e.status]}{note}")
         lines += [f"inconclusive, {e.name}: {e.reason}" for e in self.entries
@@ -179,13 +180,14 @@ class GradReport:
         each row's status as a word (``FAIL``, ``?``, ``ok``) as well as a colour."""
         colour = {"fail": "#fdd", "inconclusive": "#ffe8b3", "pass": ""}
         head = html.escape(str(self).split("\n", 1)[0])
-        headers = ("entry", *(column.header for column in COLUMNS), "status", "note")
+        shown = columns()
+        headers = ("entry", *(column.header for _, column in shown), "status", "note")
         rows = [f"<tr>{''.join(f'<th>{h}</th>' for h in headers)}</tr>"]
         for e in self.entries:
             style = f' style="background:{colour[e.status]}"' if colour[e.status] else ""
             note = "; ".join(x for x in (e.note, e.reason, e.diagnosis) if x)
-            values = (e.name, *(cell(e, column) for column in COLUMNS), _STATUS[e.status],
-                      note)
+            values = (e.name, *(cell(e, reference, column) for reference, column in shown),
+                      _STATUS[e.status], note)
             cells = "".join(f"<td>{html.escape(v)}</td>" for v in values)
             rows.append(f'<tr class="handgrad-{e.status}"{style}>{cells}</tr>')
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
@@ -213,3 +215,15 @@ def settle(report: GradReport, allow_inconclusive: bool = False) -> GradReport:
             f"{e.name}: {e.reason}" for e in report.entries if e.status == "inconclusive"),
             UserWarning, stacklevel=3)
     return report
+
+
+def _fields(entry: Entry) -> dict:
+    """``entry``'s record without its name: kind, layer, each reference's figures as
+    ``<key>_<figure>``, status, reason, note, diagnosis, then the figures marked ``last``."""
+    figures = [(reference.record_key(figure), reference.figure(entry, figure.name), figure.last)
+               for reference in REFERENCES for figure in reference.figures]
+    return {"kind": entry.kind, "layer": entry.layer,
+            **{key: value for key, value, last in figures if not last},
+            "status": entry.status, "reason": entry.reason, "note": entry.note,
+            "diagnosis": entry.diagnosis,
+            **{key: value for key, value, last in figures if last}}
