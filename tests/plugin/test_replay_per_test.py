@@ -7,6 +7,7 @@ Real pytest runs in a scratch folder (slow); the saved cases are read back with
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -69,6 +70,23 @@ def _project(tmp_path):
     return write_project(tmp_path, {"tests/test_net.py": USER_TESTS})
 
 
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """The scratch project after one run of its four failing tests: (folder, the run).
+
+    Run once per module (each run starts torch in a subprocess: seconds); a test that
+    reads it leaves it as it is, a test that runs it again works on a copy (``copied``).
+    """
+    folder = _project(tmp_path_factory.mktemp("first_run"))
+    return folder, run_pytest(folder, "-q", "-p", "no:randomly")
+
+
+def copied(first_run, tmp_path):
+    """A copy of the first run's project, saved cases included, to run again."""
+    shutil.copytree(first_run[0], tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
 def test_a_replay_name_keeps_the_whole_node_id_and_no_dot():
     """Written out by hand: every character but letters, digits, - and _ becomes _."""
     assert replay_name("tests/test_net.py::test_rows[four.rows]") == \
@@ -81,10 +99,10 @@ def test_a_replay_name_keeps_the_whole_node_id_and_no_dot():
 
 
 @pytest.mark.slow
-def test_every_failing_test_leaves_its_own_replayable_case(tmp_path):
-    run = run_pytest(_project(tmp_path), "-q", "-p", "no:randomly")
+def test_every_failing_test_leaves_its_own_replayable_case(first_run):
+    project, run = first_run
     assert run.returncode == 1, run.stdout + run.stderr
-    folder = tmp_path / ".handgrad" / "replays"
+    folder = project / ".handgrad" / "replays"
     expected = {name: folder / replay_name(nodeid) for name, nodeid in NODE_IDS.items()}
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"{base.name}{suffix}" for base in expected.values() for suffix in (".json", ".npz"))
@@ -99,17 +117,16 @@ def test_every_failing_test_leaves_its_own_replayable_case(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_saved_cases_rerun_with_handgrad_verify(tmp_path):
+def test_two_saved_cases_rerun_with_handgrad_verify(first_run):
     """``handgrad verify --replay`` rebuilds each test's model (class Slip from test_net,
     found from the folder it runs in) and reaches the same verdict: the slip in
     layers.0.weight."""
-    run = run_pytest(_project(tmp_path), "-q", "tests/test_net.py::test_first",
-                     "tests/test_net.py::test_second")
+    project, run = first_run
     assert run.returncode == 1, run.stdout + run.stderr
     for nodeid in (NODE_IDS["test_first"], NODE_IDS["test_second"]):
-        meta = tmp_path / ".handgrad" / "replays" / f"{replay_name(nodeid)}.json"
+        meta = project / ".handgrad" / "replays" / f"{replay_name(nodeid)}.json"
         again = subprocess.run([sys.executable, "-m", "handgrad", "verify", "--replay",
-                                str(meta)], cwd=tmp_path / "tests", env=CLEAN_ENV,
+                                str(meta)], cwd=project / "tests", env=CLEAN_ENV,
                                capture_output=True, text=True, timeout=300)
         assert again.returncode == 1, again.stdout + again.stderr
         assert "saved verdict: fail" in again.stdout
@@ -117,10 +134,9 @@ def test_two_saved_cases_rerun_with_handgrad_verify(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_rerun_replaces_its_own_files_and_no_others(tmp_path):
-    _project(tmp_path)
-    first = run_pytest(tmp_path, "-q")
-    assert first.returncode == 1, first.stdout + first.stderr
+def test_a_rerun_replaces_its_own_files_and_no_others(first_run, tmp_path):
+    assert first_run[1].returncode == 1
+    copied(first_run, tmp_path)
     folder = tmp_path / ".handgrad" / "replays"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     rerun = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -156,9 +172,9 @@ def test_the_replays_option_chooses_the_folder_or_none(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_test_that_now_passes_takes_its_old_case_away_and_no_other(tmp_path):
-    _project(tmp_path)
-    assert run_pytest(tmp_path, "-q").returncode == 1
+def test_a_test_that_now_passes_takes_its_old_case_away_and_no_other(first_run, tmp_path):
+    assert first_run[1].returncode == 1
+    copied(first_run, tmp_path)
     folder = tmp_path / ".handgrad" / "replays"
     before = {p.name for p in folder.iterdir()}
     fixed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
