@@ -12,6 +12,7 @@ import torch
 from handgrad import handmade, torch_ref
 from handgrad.bookkeeping.training import did_not_learn
 from handgrad.compare import cli, datasets
+from tests.thread_spy import spy_on_threads
 
 
 @pytest.mark.parametrize("first, last, accuracy, chance, words", [
@@ -62,24 +63,12 @@ def test_a_run_that_learns_exits_0_and_says_so(tmp_path, capsys):
     assert "training accuracy 1.0000 against chance 0.5000" in out
 
 
-def _spy_on_threads(monkeypatch, trainer, seen: list) -> None:
-    step = trainer.step
-
-    def spied(self, X, y):
-        from threadpoolctl import threadpool_info
-
-        blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
-        seen.append((torch.get_num_threads(), blas))
-        return step(self, X, y)
-    monkeypatch.setattr(trainer, "step", spied)
-
-
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 def test_the_summary_names_the_thread_budget_both_twins_ran_under(monkeypatch, tmp_path,
                                                                    capsys, threads):
     hand_seen, torch_seen = [], []
-    _spy_on_threads(monkeypatch, handmade.Trainer, hand_seen)
-    _spy_on_threads(monkeypatch, torch_ref.Trainer, torch_seen)
+    spy_on_threads(monkeypatch, handmade.Trainer, hand_seen)
+    spy_on_threads(monkeypatch, torch_ref.Trainer, torch_seen)
     torch_threads = torch.get_num_threads()
     assert cli.main(["train", "--dataset", "xor", "--epochs", "3", "--no-gif", "--threads",
                      str(threads), "--out", str(tmp_path / "run")]) in (0, 1)

@@ -16,6 +16,7 @@ from handgrad import handmade, torch_ref
 from handgrad.compare import build_twins, datasets
 from handgrad.compare.cli.train import build_spec
 from handgrad.compare.train.side_by_side import train_side_by_side
+from tests.thread_spy import spy_on_threads
 
 OPTIMIZERS = {"nesterov": ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
               "adam": ("adam", {"lr": 0.01})}
@@ -174,24 +175,11 @@ def test_the_notebook_table_shows_both_sides_of_a_run():
     assert "<td>6, 3</td>" in page  # 16 samples in batches of 8, 3 epochs
 
 
-def _spy_on_threads(monkeypatch, trainer, seen: list) -> None:
-    """Record, at each step of ``trainer``, torch's thread count and every BLAS pool's."""
-    from threadpoolctl import threadpool_info
-
-    step = trainer.step
-
-    def spied(self, X, y):
-        blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
-        seen.append((torch.get_num_threads(), blas))
-        return step(self, X, y)
-    monkeypatch.setattr(trainer, "step", spied)
-
-
 @pytest.mark.parametrize("threads", [1, 2], ids=["1-thread", "2-threads"])
 def test_both_twins_are_timed_under_one_thread_budget(monkeypatch, threads):
     hand_seen, torch_seen = [], []
-    _spy_on_threads(monkeypatch, handmade.Trainer, hand_seen)
-    _spy_on_threads(monkeypatch, torch_ref.Trainer, torch_seen)
+    spy_on_threads(monkeypatch, handmade.Trainer, hand_seen)
+    spy_on_threads(monkeypatch, torch_ref.Trainer, torch_seen)
     data = datasets.load("xor")
     hand, twin = build_twins(build_spec(data, "3", "tanh", None), seed=0)
     before = torch.get_num_threads()
