@@ -28,6 +28,7 @@ take no gradient.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -296,34 +297,75 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
         ObjectCallError: the layer's forward or backward, or torch_fn or kinks, raised; the
             message names which and the call, the original exception is ``__cause__``.
     """
-    inputs = arguments.inputs(inputs, getattr(layer, "forward", None))
-    arguments.optional_callable(torch_fn, "torch_fn", "torch_fn(p, *input_tensors) -> tensor(s)")
-    check_named(params, grads)
-    forward_kwargs = _as_kwargs(forward_kwargs, "forward_kwargs")
-    backward_kwargs = _as_kwargs(backward_kwargs, "backward_kwargs")
-    no_grad = arguments.no_grad(no_grad, list(inputs))
-    user_no_grad = no_grad  # as given: a rerun finds the integer inputs again
-    no_grad += tuple(k for k, v in inputs.items() if v.dtype.kind in "iub" and k not in no_grad)
-    check_float_arrays(inputs, "inputs", skip=no_grad)
-    seed = arguments.seed(seed)
-    fd = arguments.fd(fd)
-    arguments.device(device)
-    arguments.optional_callable(kinks, "kinks", "kinks(p, *inputs) -> array(s)")
-    plan = _Plan(_pristine(layer), inputs, forward_kwargs, backward_kwargs)
-    constants = _probe(plan, inputs, no_grad, params, grads)
-    values = {**inputs, **_initial_params(plan, inputs)}
-    signs = None if kinks is None else plan.kinks_side(kinks)
+    given = ObjectCheck(layer, inputs, torch_fn, params, grads, forward_kwargs,
+                        backward_kwargs, no_grad, seed, fd, device, kinks)
+    return _run_check(_validated(given))
+
+
+@dataclass(frozen=True)
+class ObjectCheck:
+    """One ``check_object`` call: the layer object and its options (see ``check_object``)."""
+
+    layer: object
+    inputs: dict
+    torch_fn: object = None
+    params: object = None
+    grads: object = None
+    forward_kwargs: dict | None = None
+    backward_kwargs: dict | None = None
+    no_grad: tuple = ()
+    seed: int = 0
+    fd: object = "auto"
+    device: object = "cpu"
+    kinks: object = None
+
+    @property
+    def judged_no_grad(self) -> tuple:
+        """``no_grad`` as given, and the integer inputs (labels), which take no gradient."""
+        labels = tuple(k for k, v in self.inputs.items()
+                       if v.dtype.kind in "iub" and k not in self.no_grad)
+        return self.no_grad + labels
+
+
+def _validated(check: ObjectCheck) -> ObjectCheck:
+    """Every argument checked before any call (``compare.check.arguments``), array-likes
+    made arrays, the keyword dicts made dicts."""
+    inputs = arguments.inputs(check.inputs, getattr(check.layer, "forward", None))
+    arguments.optional_callable(check.torch_fn, "torch_fn",
+                                "torch_fn(p, *input_tensors) -> tensor(s)")
+    check_named(check.params, check.grads)
+    arguments.device(check.device)
+    arguments.optional_callable(check.kinks, "kinks", "kinks(p, *inputs) -> array(s)")
+    valid = replace(check, inputs=inputs,
+                    forward_kwargs=_as_kwargs(check.forward_kwargs, "forward_kwargs"),
+                    backward_kwargs=_as_kwargs(check.backward_kwargs, "backward_kwargs"),
+                    no_grad=arguments.no_grad(check.no_grad, list(inputs)),
+                    seed=arguments.seed(check.seed), fd=arguments.fd(check.fd))
+    check_float_arrays(inputs, "inputs", skip=valid.judged_no_grad)
+    return valid
+
+
+def _run_check(check: ObjectCheck) -> GradReport:
+    """The object's calls found out on a copy, then judged through ``check_layer``'s door
+    with its parameters as inputs; the case saved is the object's, with its state before."""
+    plan = _Plan(_pristine(check.layer), check.inputs, check.forward_kwargs,
+                 check.backward_kwargs)
+    no_grad = check.judged_no_grad
+    constants = _probe(plan, check.inputs, no_grad, check.params, check.grads)
+    values = {**check.inputs, **_initial_params(plan, check.inputs)}
+    signs = None if check.kinks is None else plan.kinks_side(check.kinks)
     if signs is not None:
         signs(*values.values())  # at the inputs as given: the shapes every call must keep
     report = check_layer(plan.forward, plan.backward, values,
-                         None if torch_fn is None else plan.torch_side(torch_fn),
-                         no_grad=no_grad + tuple(constants), seed=seed, fd=fd, device=device,
-                         kinks=signs)
+                         None if check.torch_fn is None else plan.torch_side(check.torch_fn),
+                         no_grad=no_grad + tuple(constants), seed=check.seed, fd=check.fd,
+                         device=check.device, kinks=signs)
     _describe(report, plan, constants)
     if report.case is not None:  # saved as the object's case, not as the wrappers'
-        call = {"inputs": plan.input_names, "forward_kwargs": forward_kwargs,
-                "backward_kwargs": backward_kwargs, "no_grad": user_no_grad,
-                "params": params, "grads": grads, "torch_fn": torch_fn, "kinks": kinks}
+        call = {"inputs": plan.input_names, "forward_kwargs": check.forward_kwargs,
+                "backward_kwargs": check.backward_kwargs, "no_grad": check.no_grad,
+                "params": check.params, "grads": check.grads, "torch_fn": check.torch_fn,
+                "kinks": check.kinks}
         report.case = object_case(plan.pristine, report.case, call)  # the state before
     return report
 
