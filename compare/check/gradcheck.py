@@ -61,7 +61,7 @@ from handgrad.compare.check.wide import (
     Float32Only,
     as_float64,
     float64_hand,
-    in_both,
+    in_own_dtype,
     require_float64,
 )
 from handgrad.compare.transfer import dtype_name
@@ -142,14 +142,10 @@ def check_gradients(hand, X, y, *, torch_model=None, device="cpu", fd="auto",
 
 
 def _check_either(check: GradientsCheck) -> GradReport:
-    """The check in the model's dtype, and float32 also in float64 (compare.check.wide)."""
-    if _model_dtype(check.hand) != "float32":
-        return _run_check(check)
-
-    def in_float32(with_fd: bool) -> GradReport:  # logic in float64, rounding in float32
-        return _run_check(check if with_fd else replace(check, fd=None))
-
-    return in_both(in_float32, lambda: _float64_check(check), "a float64 copy of the model")
+    """The check in the model's dtype, and float32 also in float64 (compare.check.wide);
+    the built or given twin is always the reference."""
+    return in_own_dtype(check, _model_dtype(check.hand), _run_check, _float64_check,
+                        "a float64 copy of the model")
 
 
 def _float64_check(check: GradientsCheck) -> GradReport:

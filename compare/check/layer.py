@@ -42,7 +42,7 @@ from handgrad.compare.check.validate import (
     check_unchanged,
     snapshot,
 )
-from handgrad.compare.check.wide import Float32Only, as_float64, in_both, require_float64
+from handgrad.compare.check.wide import Float32Only, as_float64, in_own_dtype, require_float64
 
 TORCH = "torch_fn (the torch reference)"
 VALUE_SIDES = "forward and torch_fn"
@@ -195,14 +195,8 @@ def check_layer(forward, backward, inputs, torch_fn=None, *, no_grad=(), seed=0,
 
 def _check_either(check: LayerCheck) -> GradReport:
     """The check in the inputs' dtype, and float32 also in float64 (compare.check.wide)."""
-    if check.dtype != "float32":
-        return _run_check(check)
-
-    def in_float32(with_fd: bool) -> GradReport:
-        keep_fd = with_fd or check.torch_fn is None
-        return _run_check(check if keep_fd else replace(check, fd=None))
-
-    return in_both(in_float32, lambda: _float64_check(check), "float64 copies of the inputs")
+    return in_own_dtype(check, check.dtype, _run_check, _float64_check,
+                        "float64 copies of the inputs", has_reference=check.torch_fn is not None)
 
 
 def _float64_check(check: LayerCheck) -> GradReport:

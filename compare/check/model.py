@@ -47,7 +47,7 @@ from handgrad.compare.check.wide import (
     Float32Only,
     as_float64,
     float64_params,
-    in_both,
+    in_own_dtype,
     require_float64,
 )
 
@@ -197,14 +197,8 @@ def check_model(params, loss_and_grads, X, y, torch_loss=None, *, seed=0, fd="au
 
 def _check_either(check: ModelCheck) -> GradReport:
     """The check in ``params``' dtype, and float32 also in float64 (compare.check.wide)."""
-    if check.dtype != "float32":
-        return _run_check(check)
-
-    def in_float32(with_fd: bool) -> GradReport:
-        keep_fd = with_fd or check.torch_loss is None
-        return _run_check(check if keep_fd else replace(check, fd=None))
-
-    return in_both(in_float32, lambda: _float64_check(check), "float64 copies of params")
+    return in_own_dtype(check, check.dtype, _run_check, _float64_check,
+                        "float64 copies of params", has_reference=check.torch_loss is not None)
 
 
 def _float64_check(check: ModelCheck) -> GradReport:

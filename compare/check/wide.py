@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -58,6 +59,25 @@ def in_both(run32: Callable[[bool], GradReport], run64: Callable[[], GradReport]
     report = run32(False)
     merge(report, wide, how)
     return report
+
+
+def in_own_dtype(check, dtype: str, run_check: Callable, float64_check: Callable,
+                 how: str, has_reference: bool = True) -> GradReport:
+    """A door's check in the code's own ``dtype``; float32 code also in float64 (``in_both``).
+
+    ``run_check(check)`` runs it as given, ``float64_check(check)`` on float64 copies
+    (``how`` says which). The float32 run leaves its finite differences to the float64 one
+    where a torch reference judges it (``has_reference``): a float32 difference quotient
+    resolves little, the float64 one resolves the logic.
+    """
+    if dtype != "float32":
+        return run_check(check)
+
+    def in_float32(with_fd: bool) -> GradReport:
+        keep_fd = with_fd or not has_reference
+        return run_check(check if keep_fd else dataclasses.replace(check, fd=None))
+
+    return in_both(in_float32, lambda: float64_check(check), how)
 
 
 def merge(report: GradReport, wide: GradReport, how: str) -> None:
