@@ -16,6 +16,7 @@ import numpy as np
 from handgrad import handmade
 from handgrad.compare.datasets import load
 from handgrad.compare.teach import seeds
+from handgrad.compare.teach.bug_sentences import SENTENCES
 
 
 @dataclass(frozen=True)
@@ -164,27 +165,21 @@ def _softmax():
 
 
 BUGS: dict[str, Bug] = {bug.name: bug for bug in [
-    Bug("seed000_mean_dw", "np.mean(X * (A - Y)) averages over every sample AND feature into "
-        "one number, where dW = (A - Y)ᵀX/m keeps one entry per weight.", _seed000,
+    Bug("seed000_mean_dw", SENTENCES["seed000_mean_dw"], _seed000,
         ("layers.0.weight",), None),
-    Bug("seed003_no_sigmoid_factor", "The hidden delta must pass back through the hidden "
-        "sigmoid: δ_j = (Σ δ_l w_jl) o_j (1 - o_j), and the factor o_j (1 - o_j) is missing.",
+    Bug("seed003_no_sigmoid_factor", SENTENCES["seed003_no_sigmoid_factor"],
         _seed003(Seed003NoSigmoidFactor), ("layers.0.weight", "layers.0.bias"), 0),
-    Bug("seed003_update_order", "The hidden delta must read the output weights of the forward "
-        "pass, but they were already updated by the time it was computed.",
+    Bug("seed003_update_order", SENTENCES["seed003_update_order"],
         _seed003(Seed003UpdateOrder), ("layers.0.weight", "layers.0.bias"), 0),
-    Bug("missing_1_over_m", "The loss is a mean over m samples but its gradient was taken of "
-        "the sum, so every gradient is m times too large.",
+    Bug("missing_1_over_m", SENTENCES["missing_1_over_m"],
         _moons(MissingOneOverM, [2, 6, 1], ["tanh", "sigmoid"], "bce"),
         ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"), 1),
-    Bug("sign_flip", "tanh' = 1 - a² was written a² - 1, turning the hidden layer's "
-        "gradient around.", _moons(TanhSignFlip, [2, 6, 1], ["tanh", "sigmoid"], "bce"),
+    Bug("sign_flip", SENTENCES["sign_flip"],
+        _moons(TanhSignFlip, [2, 6, 1], ["tanh", "sigmoid"], "bce"),
         ("layers.0.weight", "layers.0.bias"), 0),
-    Bug("relu_prime_at_0_is_1", "At z = 0 relu has no derivative; torch (and handgrad) take "
-        "0, and taking 1 lets a unit sitting exactly at the kink pass gradient.",
+    Bug("relu_prime_at_0_is_1", SENTENCES["relu_prime_at_0_is_1"],
         _relu_at_zero, ("layers.0.bias",), 0),  # the sample at the kink has x = 0: dW gets 0
-    Bug("softmax_not_fused", "Softmax mixes the entries of a row: its backward needs the "
-        "whole Jacobian diag(a) - a aᵀ (or the fused softmax - onehot), not only a (1 - a).",
+    Bug("softmax_not_fused", SENTENCES["softmax_not_fused"],
         _softmax, ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"),
         1),
 ]}
