@@ -93,6 +93,7 @@ def draw_perceptron(path) -> None:
 def _perceptron_step(ax) -> None:
     """perceptron.md's worked example: the boundary z = 0 before and after one step."""
     from handgrad.compare.teach.bugs import ClassicPerceptron, perceptron_example
+    from handgrad.compare.teach.seeds import PERCEPTRON_LR
 
     model, X, y = perceptron_example()
     before = model.params["layers.0.weight"][0].copy(), model.params["layers.0.bias"][0]
@@ -100,7 +101,7 @@ def _perceptron_step(ax) -> None:
     for name, cls, color in (("handgrad", handmade.Perceptron, VALUE),
                              ("classic rule", ClassicPerceptron, GRAD)):
         model, X, y = perceptron_example(cls)
-        model.update(X, y, lr=0.5)
+        model.update(X, y, lr=PERCEPTRON_LR)
         w = model.params["layers.0.weight"][0]
         lines.append((name, (w.copy(), model.params["layers.0.bias"][0]), color, "-"))
     x1 = np.linspace(-1, 4, 2)
@@ -114,6 +115,6 @@ def _perceptron_step(ax) -> None:
     ax.set_ylim(-1, 5)
     ax.set_xlabel("feature 1")
     ax.set_ylabel("feature 2")
-    ax.set_title("The boundary z = 0 before and after one step, η = 0.5")
+    ax.set_title(f"The boundary z = 0 before and after one step, η = {PERCEPTRON_LR:g}")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
