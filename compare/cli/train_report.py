@@ -56,14 +56,14 @@ def summarize(spec, hand, twin, data, run, first_loss: float) -> dict:
            "threads": run.threads, "initial_train_loss": first_loss,
            "chance_accuracy": chance_accuracy(data.y_train, spec.loss)}
     for side, model in (("handmade", hand), ("torch", twin)):
-        for split, X, y in (("train", data.X_train, data.y_train),
-                            ("test", data.X_test, data.y_test)):
-            out[f"{split}_accuracy_{side}"] = accuracy(_output(model, X), y, spec.loss)
+        on_train = _output(model, data.X_train)  # one forward pass serves both figures
+        out[f"train_accuracy_{side}"] = accuracy(on_train, data.y_train, spec.loss)
+        out[f"test_accuracy_{side}"] = accuracy(_output(model, data.X_test), data.y_test,
+                                                spec.loss)
         out[f"train_loss_{side}"] = (hand.loss_value(data.X_train, data.y_train)
                                      if side == "handmade" else
                                      twin.loss_and_grads(data.X_train, data.y_train)[0])
-        out[f"decision_margin_{side}"] = decision_margin(_output(model, data.X_train),
-                                                         spec.loss)
+        out[f"decision_margin_{side}"] = decision_margin(on_train, spec.loss)
         out[f"did_not_learn_{side}"] = did_not_learn(
             first_loss, out[f"train_loss_{side}"], out[f"train_accuracy_{side}"],
             out["chance_accuracy"])
