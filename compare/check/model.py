@@ -123,11 +123,7 @@ def _torch_outputs(check: ModelCheck, params_t: dict, dtype):
     inter_t = {}
     if isinstance(out, tuple) and len(out) == 2:
         loss_t, inter_t = out
-    arguments.loss_tensor(loss_t, "torch_loss")
-    if not isinstance(loss_t, torch.Tensor) or loss_t.numel() != 1:
-        shape = tuple(loss_t.shape) if isinstance(loss_t, torch.Tensor) else type(loss_t).__name__
-        raise ValueError(f"torch_loss must return a scalar tensor (the loss) or (loss, dict "
-                         f"of intermediates), got {shape}")
+    arguments.loss_tensor(loss_t, "torch_loss")  # a finite one-element tensor, or refused
     if not isinstance(inter_t, dict) or not all(isinstance(v, torch.Tensor)
                                                 for v in inter_t.values()):
         raise TypeError("torch_loss's intermediates must be a dict name -> tensor")

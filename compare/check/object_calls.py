@@ -21,13 +21,6 @@ import inspect
 
 import numpy as np
 
-from handgrad.compare.check.user_calls import (  # noqa: F401 (this module's names, as before)
-    ObjectCallError,
-    call_user,
-    describe,
-    spelled,
-)
-
 OUTPUT_ATTRS = ("output", "out", "outputs")
 DINPUT_ATTRS = ("dinputs", "dinput", "dX", "dx")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handgrad.compare.check.arguments import shown
-from handgrad.compare.check.object_calls import call_user
+from handgrad.compare.check.user_calls import call_user
 
 LOOKED_FOR = (
     "a get_parameters() method, with backward returning (dx, {name: grad}); "

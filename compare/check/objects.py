@@ -37,14 +37,11 @@ from handgrad.compare.check import arguments
 from handgrad.compare.check.case import object_case
 from handgrad.compare.check.layer import check_layer
 from handgrad.compare.check.object_calls import (
-    ObjectCallError,
     as_input_grads,
     backward_takes,
-    call_user,
     gradient_slots,
     input_part,
     output_of,
-    spelled,
     split_returned,
 )
 from handgrad.compare.check.object_slots import (
@@ -55,7 +52,7 @@ from handgrad.compare.check.object_slots import (
     put,
 )
 from handgrad.compare.check.report import GradReport, settle
-from handgrad.compare.check.user_calls import names_its_errors
+from handgrad.compare.check.user_calls import ObjectCallError, call_user, names_its_errors, spelled
 from handgrad.compare.check.validate import check_float_arrays
 
 __all__ = ["ObjectCallError", "assert_object_match", "check_object"]

@@ -24,6 +24,7 @@ A tensor passes when both measures are within the tolerance of its dtype and ref
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,12 +133,12 @@ FINITE_DIFF = {
                "(h^2 truncation plus eps/h roundoff); the verify matrix measures at worst "
                "1.1e-8 normwise (first layer of a sigmoid net, whose gradient is small) and "
                "3.5e-7 elementwise, so 1e-6 and 1e-4 leave ~100x headroom"),
-    "float32": Tolerance(
-        norm=1e-4, elem=1e-3, floor=1e-3,
+    "float32": dataclasses.replace(
+        AUTOGRAD["float32"],
         reason="the hand gradient is float32 (error ~1e-6 relative) while the finite "
                "differences are float64; the float32 autograd tolerance applies"),
-    "float16": Tolerance(
-        norm=1e-2, elem=1e-1, floor=1e-1,
+    "float16": dataclasses.replace(
+        AUTOGRAD["float16"],
         reason="the code returns float16 (error ~1e-3 relative per entry) and the "
                "differences, taken with float16's step, carry ~1e-2 truncation; the "
                "float16 autograd tolerance applies"),
