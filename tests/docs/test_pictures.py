@@ -27,8 +27,8 @@ def images(page: Path) -> list[re.Match]:
     return list(IMAGE.finditer(page.read_text()))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_every_derivation_page_shows_a_picture_that_exists(page):
+def check_page(page: Path) -> None:
+    """The page shows at least one picture; each exists, is a PNG and is described."""
     found = images(page)
     assert found, f"{page.name} shows no picture"
     for m in found:
@@ -36,6 +36,11 @@ def test_every_derivation_page_shows_a_picture_that_exists(page):
         assert path.is_file(), f"{page.name}: {m['src']} does not exist"
         assert path.read_bytes()[:8] == PNG_MAGIC, f"{m['src']} is not a PNG"
         assert len(m["alt"]) > 40, f"{page.name}: {m['src']} needs alt text that describes it"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_derivation_page_shows_a_picture_that_exists(page):
+    check_page(page)
 
 
 @pytest.mark.parametrize("picture", PICTURES, ids=lambda p: p.name)
@@ -53,7 +58,12 @@ def test_a_page_without_its_picture_is_reported(tmp_path):
     """The planted page: the same text with its image line removed."""
     page = tmp_path / "backprop.md"
     page.write_text(IMAGE.sub("", (DERIVATIONS / "backprop.md").read_text()))
-    assert images(page) == []
+    with pytest.raises(AssertionError, match="backprop.md shows no picture"):
+        check_page(page)
+    missing = tmp_path / "layout.md"  # a picture named that does not exist
+    missing.write_text("![" + "a picture of shapes, described at length " * 2 + "](nope.png)")
+    with pytest.raises(AssertionError, match="nope.png does not exist"):
+        check_page(missing)
 
 
 def table_numbers(label: str) -> list[float]:

@@ -12,13 +12,16 @@ import sys
 
 import pytest
 
+from tests.plugin.scratch import CLEAN_ENV
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("hidden", ["torch", "numpy"])
 def test_importing_a_public_name_names_the_users_file(tmp_path, hidden):
     (tmp_path / f"{hidden}.py").write_text("x = 1\n")
     run = subprocess.run([sys.executable, "-c", "from handgrad import check_layer"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                         cwd=tmp_path, env=CLEAN_ENV, capture_output=True, text=True,
+                         timeout=120)
     assert run.returncode == 1
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: handgrad needs the installed " + hidden)
@@ -28,5 +31,7 @@ def test_importing_a_public_name_names_the_users_file(tmp_path, hidden):
 @pytest.mark.slow
 def test_an_import_error_of_another_cause_is_left_as_it_is(tmp_path):
     run = subprocess.run([sys.executable, "-c", "from handgrad import nope"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                         cwd=tmp_path, env=CLEAN_ENV, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1
     assert "cannot import name 'nope'" in run.stderr and "rename" not in run.stderr

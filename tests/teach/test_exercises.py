@@ -39,8 +39,7 @@ def test_require_names_every_blank_answer_and_passes_the_filled_ones():
 
 def test_not_done_shows_one_line_in_a_notebook_not_a_traceback():
     """IPython prints ``_render_traceback_()`` in place of the traceback."""
-    try:
+    with pytest.raises(NotDone) as info:
         require(delta=...)
-    except NotDone as exc:
-        assert exc._render_traceback_() == [f"NotDone: {exc}"]
+    assert info.value._render_traceback_() == [f"NotDone: {info.value}"]
     assert issubclass(NotDone, WrongAnswer)  # `except WrongAnswer` cells still catch it
