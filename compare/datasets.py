@@ -44,8 +44,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import datasets as skd
-from sklearn.model_selection import train_test_split
 
 from handgrad.compare.teach import seeds
 
@@ -134,11 +132,21 @@ def _labels(task: str, y) -> tuple[np.ndarray, int | None]:
     return np.asarray(y, dtype=np.float64), None  # (m, k)
 
 
+def _sklearn_datasets():
+    """``sklearn.datasets``, imported on first use: importing scikit-learn takes about 0.8 s,
+    which a command that trains on one of the four tiny sets need not pay."""
+    from sklearn import datasets
+
+    return datasets
+
+
 def _split(X, y, task: str, tiny: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``[(X_train, y_train), (X_val, y_val), (X_test, y_test)]``: 60/20/20, seeded and
     stratified by class; a tiny set is all three, each its own copy."""
     if tiny:
         return [(X.copy(), y.copy()) for _ in range(3)]
+    from sklearn.model_selection import train_test_split  # see _sklearn_datasets
+
     stratify = None if task == "regression" else y  # 20% test, then a quarter of the 80%
     X_rest, X_test, y_rest, y_test = train_test_split(
         X, y, test_size=0.2, random_state=seed, stratify=stratify)
@@ -212,33 +220,33 @@ def _cats_dogs(seed, n_per_class=100, margin=0.5):
 @_register("moons", "binary")
 def _moons(seed):
     """sklearn's make_moons(400, noise=0.2): two interleaved half circles."""
-    X, y = skd.make_moons(n_samples=400, noise=0.2, random_state=seed)
+    X, y = _sklearn_datasets().make_moons(n_samples=400, noise=0.2, random_state=seed)
     return X, y, ("x1", "x2")
 
 
 @_register("circles", "binary")
 def _circles(seed):
     """sklearn's make_circles(400, noise=0.1, factor=0.5): a small circle (1) in a big one (0)."""
-    X, y = skd.make_circles(n_samples=400, noise=0.1, factor=0.5, random_state=seed)
+    X, y = _sklearn_datasets().make_circles(n_samples=400, noise=0.1, factor=0.5, random_state=seed)
     return X, y, ("x1", "x2")
 
 
 @_register("breast_cancer", "binary")
 def _breast_cancer(seed):
     """sklearn's Wisconsin diagnostic breast cancer set: 30 features, 0 malignant, 1 benign."""
-    b = skd.load_breast_cancer()
+    b = _sklearn_datasets().load_breast_cancer()
     return b.data, b.target, b.feature_names
 
 
 @_register("iris", "multiclass")
 def _iris(seed):
     """sklearn's iris: 4 measurements (cm), classes 0 setosa, 1 versicolor, 2 virginica."""
-    b = skd.load_iris()
+    b = _sklearn_datasets().load_iris()
     return b.data, b.target, b.feature_names
 
 
 @_register("digits", "multiclass")
 def _digits(seed):
     """sklearn's 8x8 handwritten digits (pixels 0..16) flattened to 64 features, classes 0-9."""
-    b = skd.load_digits()
+    b = _sklearn_datasets().load_digits()
     return b.data, b.target, b.feature_names
