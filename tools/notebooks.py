@@ -4,6 +4,8 @@ One function runs a notebook, for the tests and for the site build alike::
 
     execute(path, out_dir=None, timeout=240) -> (executed NotebookNode, seconds)
 
+(``execute_then`` runs a second notebook after it on the same kernel: a student version.)
+
 It runs every cell top to bottom on a fresh kernel: ipykernel's ``python3`` kernel, started
 with *this* interpreter (``sys.executable``), so the notebook sees the same installed
 ``handmade``/``compare`` as the caller. The kernel's working directory is a fresh temporary
@@ -111,9 +113,23 @@ def execute(path, out_dir=None, timeout: float = 240, allow_errors: bool = False
     ``out_dir`` the executed copy is written there as
     ``<name>.ipynb`` carrying ``metadata["handgrad"]["source_sha256"]``.
     """
+    nb, seconds, _ = execute_then(path, None, out_dir, timeout, allow_errors)
+    return nb, seconds
+
+
+def execute_then(path, then, out_dir=None, timeout: float = 240, allow_errors: bool = False):
+    """``execute(path, ...)``, then the NotebookNode ``then`` on the same kernel, errors allowed.
+
+    Returns (executed ``path`` notebook, its seconds, executed ``then`` or None). ``path``
+    runs first, on the fresh kernel, exactly as ``execute`` runs it (its executed copy is
+    the one the site publishes). Before ``then`` runs, ``%reset -f`` empties the kernel's
+    namespace, so ``then`` defines every name it uses itself; the modules ``path``
+    imported stay imported, which saves their import time (a second kernel costs about 4 s
+    of CPU: IPython, torch, matplotlib, scikit-learn). The test of a notebook's student
+    version runs it this way, after the instructor's.
+    """
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbformat.v4 import new_code_cell, new_notebook
 
     path = Path(path)
     if not path.is_file():
@@ -121,28 +137,66 @@ def execute(path, out_dir=None, timeout: float = 240, allow_errors: bool = False
     digest = source_sha256(path)
     nb = nbformat.read(path, as_version=4)
     env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYTHONDONTWRITEBYTECODE="1")
+    runs = [(path.name, nb, allow_errors)]
+    if then is not None:
+        runs += [("reset", new_notebook(cells=[new_code_cell("%reset -f")]), False),
+                 (f"{path.stem} (second run)", then, True)]
     with tempfile.TemporaryDirectory(prefix="handgrad-nb-") as cwd:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                kernel_manager_class=_kernel_manager_class(),
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                                allow_errors=allow_errors,
-                                resources={"metadata": {"path": cwd}})
-        start = time.perf_counter()
-        try:
-            client.execute(env=env, cwd=cwd)
-        except (CellExecutionError, CellTimeoutError) as exc:
-            limit = timeout if isinstance(exc, CellTimeoutError) else None
-            raise NotebookError(_describe_failure(path.name, nb, exc, limit)) from None
-        seconds = time.perf_counter() - start
+        seconds = _run_on_one_kernel(runs, _client(nb, timeout, allow_errors, cwd),
+                                     env=env, cwd=cwd)
     nb.metadata["handgrad"] = {"source_sha256": digest, "seconds": round(seconds, 3)}
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / path.name
-        tmp = target.with_suffix(".ipynb.tmp")
-        nbformat.write(nb, tmp)
-        os.replace(tmp, target)
-    return nb, seconds
+        _write_atomically(nb, Path(out_dir) / path.name)
+    return nb, seconds, then
+
+
+def _client(nb, timeout: float, allow_errors: bool, cwd: str):
+    """An nbclient ``NotebookClient`` for ``nb`` whose kernel is ipykernel run by this Python."""
+    from nbclient import NotebookClient
+
+    return NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                          kernel_manager_class=_kernel_manager_class(),
+                          extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                          allow_errors=allow_errors, resources={"metadata": {"path": cwd}})
+
+
+def _run_on_one_kernel(runs, client, **start) -> float:
+    """Execute each ``(name, nb, allow_errors)`` of ``runs`` in place, in order, on one kernel
+    that ``client`` starts (``start``: its ``env`` and ``cwd``) and shuts down at the end.
+
+    Returns the seconds up to the end of the first run, the kernel's start included. Raises
+    ``NotebookError`` naming the run and the cell, when a cell raises (unless that run
+    allows errors) or runs past the client's timeout; the kernel is shut down first, so a
+    timed-out cell shows the interruption in its output.
+    """
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    begin = time.perf_counter()
+    seconds = None
+    current = runs[0]
+    try:
+        with client.setup_kernel(**start):  # the kernel is shut down when the block ends
+            for current in runs:
+                client.nb = current[1]
+                client.allow_errors = current[2]
+                client.execute(cleanup_kc=False)  # setup_kernel owns the kernel
+                if seconds is None:  # the first run, the kernel's start included
+                    seconds = time.perf_counter() - begin
+    except (CellExecutionError, CellTimeoutError) as exc:
+        name, nb, _ = current
+        limit = client.timeout if isinstance(exc, CellTimeoutError) else None
+        raise NotebookError(_describe_failure(name, nb, exc, limit)) from None
+    return seconds
+
+
+def _write_atomically(nb, target: Path) -> None:
+    """Write ``nb`` to ``target`` through a temporary file, so no reader sees half of it."""
+    import nbformat
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".ipynb.tmp")
+    nbformat.write(nb, tmp)
+    os.replace(tmp, target)
 
 
 def executed_copy(path, out_dir):

@@ -1,9 +1,11 @@
-"""The tutorial notebooks: each runs top to bottom on a fresh kernel, and none is committed
-with outputs.
+"""The tutorial notebooks: each runs top to bottom on a fresh kernel, its student version
+stops only at its blank exercises, and none is committed with outputs.
 
-Every ``notebooks/*.ipynb`` is executed through ``tools.notebooks.execute`` (the function
-the site build uses too), its executed copy written to ``build/notebooks/``; a cell that
-raises fails the test with the cell's source and traceback. The execution times are
+Every ``notebooks/*.ipynb`` is executed through ``tools.notebooks.execute_then`` (as
+``execute``, the function the site build uses, runs it), its executed copy written to
+``build/notebooks/``; a cell that raises fails the test with the cell's source and
+traceback. Its student version then runs on the same kernel (test_student.py says what is
+checked of it). The execution times are
 printed at the end of the module (and with ``-s`` after each notebook).
 """
 
@@ -13,10 +15,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from tests.notebooks.test_student import raised_beyond_the_blanks
+from tools import student
 from tools.notebooks import (
     BUILD,
     NotebookError,
     execute,
+    execute_then,
     executed_copy,
     leftovers,
     notebook_paths,
@@ -68,10 +73,14 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom(path, record_property):
+def test_notebook_runs_top_to_bottom_and_its_student_version_stops_only_at_blanks(
+        path, record_property):
+    """The instructor's notebook on a fresh kernel, then (same kernel, namespace emptied)
+    the student's: one kernel start and one round of imports serve both."""
     failure = None
+    instructor = nbformat.read(path, as_version=4)
     try:
-        nb, seconds = execute(path, out_dir=BUILD)
+        nb, seconds, blanked = execute_then(path, student.student(instructor), out_dir=BUILD)
     except NotebookError as exc:
         failure = str(exc)  # reported outside the except: no chained traceback around it
     if failure:
@@ -87,6 +96,7 @@ def test_notebook_runs_top_to_bottom(path, record_property):
     assert images >= 1, f"{path.name}: no inline picture"
     assert seconds < LIMIT_S, f"{path.name} took {seconds:.0f} s, limit {LIMIT_S} s"
     assert executed_copy(path, BUILD) is not None
+    assert raised_beyond_the_blanks(instructor, blanked) == []
 
 
 # --- the runner itself, on throw-away notebooks -------------------------------------------
