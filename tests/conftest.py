@@ -50,3 +50,6 @@ def pytest_collection_modifyitems(config, items):
         where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
         if where in SLOW_FILES:
             item.add_marker(pytest.mark.slow(reason=SLOW_FILES[where]))
+    # the slow tests first (a stable sort keeps each group's order): under `pytest -n auto`
+    # the long ones then start early and the workers end together on short tests
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
