@@ -90,7 +90,9 @@ def test_compare_public_names_load_on_first_use():
                               hand_to_torch, torch_to_hand)
         assert "check_gradients" in dir(handgrad) and "datasets" in dir(handgrad)
         assert set(handgrad.__all__) <= set(dir(handgrad))
-        code = 0 if before == [] and datasets.load("xor").n_features == 2 else 1
+        xor_needs_no_sklearn = datasets.load("xor").n_features == 2 and "sklearn" not in sys.modules
+        iris = datasets.load("iris")  # a scikit-learn set: sklearn is imported now
+        code = 0 if before == [] and xor_needs_no_sklearn and iris.n_classes == 3 else 1
         """))
     assert result["code"] == 0
     assert {"sklearn", "torch"} <= set(result["heavy"])  # now, and only now
