@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from tests.notebooks.test_student import raised_beyond_the_blanks
 from tools import student
@@ -144,10 +144,17 @@ def test_runner_plots_inline_in_a_temporary_folder_and_caches_by_hash(tmp_path, 
 
 
 def test_strip_removes_outputs_and_counts(tmp_path):
-    path = _write(tmp_path, "s.ipynb", "print(1)")
-    nb, _ = execute(path, out_dir=tmp_path / "out")
-    executed = tmp_path / "out" / "s.ipynb"
-    assert leftovers(nbformat.read(executed, as_version=4))
+    # what an executed copy holds (as execute writes it), made by hand: no kernel needed
+    cell = new_code_cell("print(1)", execution_count=1,
+                         outputs=[new_output("stream", name="stdout", text="1\n")])
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00.000000Z"}
+    executed = tmp_path / "s.ipynb"
+    nb = new_notebook(cells=[cell])
+    nb.metadata["handgrad"] = {"source_sha256": "0" * 64, "seconds": 1.0}
+    nbformat.write(nb, executed)
+    assert leftovers(nbformat.read(executed, as_version=4)) == [
+        "outputs in cells [0]", "execution_count in cells [0]",
+        "execution metadata in cells [0]", "notebook metadata 'handgrad'"]
     assert strip(executed) is True
     clean = nbformat.read(executed, as_version=4)
     assert leftovers(clean) == [] and clean.cells[0].source == "print(1)"
