@@ -14,6 +14,10 @@ torch uses (``relu'(0) = 0``, ``leaky_relu'(0) = 0.01``).
 Every formula is written so that no intermediate overflows for |z| up to 1e4 in float64
 and float32 (only underflow to 0, which is exact in the limit), and so that a float32
 input stays float32 (only Python scalars, which NumPy treats as weak, appear as constants).
+
+GELU's ``ndtr`` (SciPy's standard normal CDF) is imported inside the two functions that use
+it: importing ``scipy.special`` costs about 0.2 s, which every process that loads these
+records would otherwise pay, GELU or not.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 Array = np.ndarray
 
@@ -101,6 +104,8 @@ def elu(z: Array) -> Array:
 
 def gelu(z: Array) -> Array:
     """Exact GELU ``z * Phi(z)`` with Phi the standard normal CDF (``0.5 (1 + erf(z/√2))``)."""
+    from scipy.special import ndtr  # on first use: see the module's docstring
+
     return z * ndtr(z)
 
 
@@ -180,6 +185,8 @@ def _silu_derivative(z: Array, a: Array) -> Array:
 
 def _gelu_derivative(z: Array, a: Array) -> Array:
     # gelu = z Phi(z);  gelu' = Phi(z) + z phi(z), phi the standard normal density
+    from scipy.special import ndtr  # on first use: see the module's docstring
+
     return ndtr(z) + z * (INV_SQRT_2PI * np.exp(-0.5 * z * z))
 
 
