@@ -1,16 +1,18 @@
-"""``pytest -n 2`` (pytest-xdist) against a serial run of the same suite of handgrad checks:
-the same verdicts, the same seed and the same drawn numbers per test, and replay files that
-do not collide (each run its own folder; the same files, the same arrays)."""
+"""``pytest -n 2`` (pytest-xdist) on a suite of handgrad checks does what a serial run does:
+the same verdicts, each test's own seed and drawn numbers (the documented rule, written out
+in the test), and replay files that do not collide (one per failing test, its own arrays)."""
 
 from __future__ import annotations
 
 import json
+import zlib
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from handgrad.compare.check.replay import load_case
+from handgrad.pytest_plugin import replay_name
 from tests.plugin.scratch import outcomes, run_pytest, write_project
 
 pytest.importorskip("xdist", reason="pytest-xdist is the optional extra handgrad[xdist]")
@@ -67,28 +69,25 @@ def _run(folder, name: str, *args) -> Run:
 
 
 @pytest.mark.slow
-def test_two_workers_agree_with_a_serial_run(tmp_path):
+def test_two_workers_draw_what_a_serial_run_draws(tmp_path):
+    """The witness is the rule a serial run follows, written out: each test's seed is the
+    CRC-32 of ``<file name>::<test name>`` (docs/pytest-plugin.md), its draw NumPy's
+    generator from that seed, and a failing test's case is saved under its own node id."""
     write_project(tmp_path, {"tests/test_layers.py": USER_TESTS})
-    serial = _run(tmp_path, "serial", "-p", "no:xdist")
     parallel = _run(tmp_path, "parallel", "-n", "2")
     assert "2 workers" in parallel.stdout, parallel.stdout  # really two processes
-    verdicts = {f"tests/test_layers.py::test_tanh[case{i}]": "PASSED" if i < 5 else "FAILED"
-                for i in range(8)}
-    assert serial.outcomes == verdicts
-    assert parallel.outcomes == verdicts
-    assert len(serial.records) == 8
-    assert serial.records == parallel.records  # the seeds and the draws, test by test
-    for record in serial.records.values():  # the witness: NumPy's generator from the same seed
-        np.testing.assert_array_equal(
-            record["draw"], np.random.default_rng(record["seed"]).standard_normal((4, 3)))
-    assert len({record["seed"] for record in serial.records.values()}) == 8
-    serial_names = [p.name for p in serial.files]
-    assert serial_names == [p.name for p in parallel.files]
-    assert len(serial_names) == 2 * 3  # three failing tests, two files each
-    for one, other in zip(serial.files, parallel.files):
-        if one.suffix == ".npz":
-            first = load_case(one).arrays
-            second = load_case(other).arrays
-            assert first.keys() == second.keys()
-            for key in first:
-                np.testing.assert_array_equal(first[key], second[key])
+    names = [f"test_tanh[case{i}]" for i in range(8)]
+    assert parallel.outcomes == {f"tests/test_layers.py::{name}": "PASSED" if i < 5 else "FAILED"
+                                 for i, name in enumerate(names)}
+    assert sorted(parallel.records) == sorted(names)
+    for name in names:
+        seed = zlib.crc32(f"test_layers.py::{name}".encode())
+        assert parallel.records[name]["seed"] == seed, name
+        np.testing.assert_array_equal(parallel.records[name]["draw"],
+                                      np.random.default_rng(seed).standard_normal((4, 3)))
+    failing = [f"tests/test_layers.py::{name}" for name in names[5:]]
+    assert [p.name for p in parallel.files] == sorted(
+        f"{replay_name(nodeid)}{suffix}" for nodeid in failing for suffix in (".json", ".npz"))
+    for nodeid, name in zip(failing, names[5:]):  # each case holds its own test's draw
+        case = load_case(tmp_path / "replays-parallel" / replay_name(nodeid))
+        np.testing.assert_array_equal(case.inputs["x"], parallel.records[name]["draw"])
