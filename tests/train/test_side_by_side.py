@@ -1,7 +1,8 @@
 """Trained side by side, the twins stay together: float64 to 1e-9 after 1 000 steps.
 
-On every dataset, from one initialization and one batch sequence, the handmade model and
-its torch twin are trained for at least 1 000 optimizer steps; their parameters must stay
+On every dataset (Nesterov momentum or Adam in turn; digits and seed003 with both), from one
+initialization and one batch sequence, the handmade model and its torch twin are trained
+for at least 1 000 optimizer steps; their parameters must stay
 within 1e-9 relative (``‖θ_hand − θ_torch‖ / max(‖θ_torch‖, ‖θ_0‖)``) all along, and their per-step
 losses likewise. In float32 the drift is measured: it must be visible (not zero) and small.
 """
@@ -37,9 +38,24 @@ def _run(name, opt, dtype="float64", device="cpu", steps=1000, batch_size=16):
                               optimizer=optimizer, options=options)
 
 
+def _dataset_optimizer_pairs() -> list[tuple[str, str]]:
+    """Every dataset once, the two optimizers in turn (sorted by name); and with both:
+    digits, where the twins drift the most (4.8e-12 with Nesterov, docs/training.md), and
+    seed003, the one regression set.
+
+    The optimizers' code does not depend on the data, so every dataset with both would
+    repeat each optimizer's path on data of the same kind (seven binary sets of one
+    architecture); this way each optimizer still meets binary, multiclass and regression
+    sets, full batches and mini-batches.
+    """
+    names = sorted(datasets.DATASETS)
+    pairs = [(name, list(OPTIMIZERS)[i % 2]) for i, name in enumerate(names)]
+    both = [(name, opt) for name in ("digits", "seed003") for opt in OPTIMIZERS]
+    return pairs + [pair for pair in both if pair not in pairs]
+
+
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("opt", list(OPTIMIZERS))
-@pytest.mark.parametrize("name", sorted(datasets.DATASETS))
+@pytest.mark.parametrize("name, opt", _dataset_optimizer_pairs())
 def test_float64_twins_agree_to_1e_9_after_1000_steps(name, opt, device):
     run = _run(name, opt, device=device)
     assert len(run.trajectory) >= 1000
