@@ -77,8 +77,9 @@ def test_help_and_usage_errors_import_not_even_numpy(argv):
 
 
 def test_the_probe_sees_a_heavy_import():
-    # the check above can fail: the same probe after an eager import of torch
-    assert probe("import handgrad.compare.cli, torch\ncode = 0")["heavy"] == ["torch"]
+    # the check above can fail: the same probe after an eager import of one of them (SciPy:
+    # the quickest of the four to import)
+    assert probe("import handgrad.compare.cli, scipy.special\ncode = 0")["heavy"] == ["scipy"]
 
 
 def test_compare_public_names_load_on_first_use():

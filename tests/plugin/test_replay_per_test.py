@@ -72,15 +72,21 @@ def _project(tmp_path):
     return write_project(tmp_path, {"tests/test_net.py": USER_TESTS})
 
 
+SAVED = ("saved", "cases")  # the first run's --handgrad-replays folder, under the project
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
-    """The scratch project after one run of its four failing tests: (folder, the run).
+    """The scratch project after one run of its four failing tests, each case saved under
+    ``--handgrad-replays saved/cases``: (folder, the run). (The default folder,
+    ``.handgrad/replays``, is where tests/check/test_replay.py's run saves its case.)
 
     Run once per module (each run starts torch in a subprocess: seconds); a test that
     reads it leaves it as it is, a test that runs it again works on a copy (``copied``).
     """
     folder = _project(tmp_path_factory.mktemp("first_run"))
-    return folder, run_pytest(folder, "-q", "-p", "no:randomly")
+    return folder, run_pytest(folder, "-q", "-p", "no:randomly", "--handgrad-replays",
+                              "/".join(SAVED))
 
 
 def copied(first_run, tmp_path):
@@ -104,7 +110,8 @@ def test_a_replay_name_keeps_the_whole_node_id_and_no_dot():
 def test_every_failing_test_leaves_its_own_replayable_case(first_run):
     project, run = first_run
     assert run.returncode == 1, run.stdout + run.stderr
-    folder = project / ".handgrad" / "replays"
+    folder = project.joinpath(*SAVED)
+    assert not (project / ".handgrad").exists()  # the option's folder, not the default
     expected = {name: folder / replay_name(nodeid) for name, nodeid in NODE_IDS.items()}
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"{base.name}{suffix}" for base in expected.values() for suffix in (".json", ".npz"))
@@ -126,7 +133,7 @@ def test_two_saved_cases_rerun_with_handgrad_verify(first_run):
     project, run = first_run
     assert run.returncode == 1, run.stdout + run.stderr
     for nodeid in (NODE_IDS["test_first"], NODE_IDS["test_second"]):
-        meta = project / ".handgrad" / "replays" / f"{replay_name(nodeid)}.json"
+        meta = project.joinpath(*SAVED, f"{replay_name(nodeid)}.json")
         again = subprocess.run([sys.executable, "-m", "handgrad", "verify", "--replay",
                                 str(meta)], cwd=project / "tests", env=CLEAN_ENV,
                                capture_output=True, text=True, timeout=300)
@@ -142,9 +149,10 @@ def test_a_rerun_replaces_or_takes_away_its_own_case_and_no_other(first_run, tmp
     stay as they were."""
     assert first_run[1].returncode == 1
     copied(first_run, tmp_path)
-    folder = tmp_path / ".handgrad" / "replays"
+    folder = tmp_path.joinpath(*SAVED)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     rerun = run_pytest(tmp_path, "-q", NODE_IDS["test_rows[four.rows]"], NODE_IDS["test_first"],
+                       "--handgrad-replays", "/".join(SAVED),
                        env={"SLIP_3": "5", "SLIP_1": "1"})  # test_rows: seed 3; test_first: 1
     assert rerun.returncode == 1, rerun.stdout + rerun.stderr
     assert "1 failed, 1 passed" in rerun.stdout, rerun.stdout
@@ -160,16 +168,18 @@ def test_a_rerun_replaces_or_takes_away_its_own_case_and_no_other(first_run, tmp
 
 
 @pytest.mark.slow
-def test_the_replays_option_chooses_the_folder_or_none(tmp_path):
-    _project(tmp_path)
-    run = run_pytest(tmp_path, "-q", "tests/test_net.py::test_first", "--handgrad-replays",
-                     "saved/cases")
-    assert run.returncode == 1, run.stdout + run.stderr
-    base = tmp_path / "saved" / "cases" / replay_name(NODE_IDS["test_first"])
+def test_the_replays_option_chooses_the_folder(first_run):
+    project, run = first_run
+    base = project.joinpath(*SAVED, replay_name(NODE_IDS["test_first"]))
     assert f"failing check saved to {base}.npz" in run.stdout
     assert np.array_equal(load_case(base).arrays["X"],
                           np.random.default_rng(1).standard_normal((5, 3)))
-    assert not (tmp_path / ".handgrad").exists()
+    assert not (project / ".handgrad").exists()
+
+
+@pytest.mark.slow
+def test_an_empty_replays_option_saves_nothing(tmp_path):
+    _project(tmp_path)
     none = run_pytest(tmp_path, "-q", "tests/test_net.py::test_second", "--handgrad-replays", "")
     assert none.returncode == 1
     assert "failing check not saved (--handgrad-replays '')" in none.stdout
