@@ -1,7 +1,7 @@
 """The command line is lazy: building the parser, ``--help``, a usage error and ``count``
-import neither torch, scikit-learn nor matplotlib (and, but for ``count``, which needs
-handmade, no SciPy); each subcommand imports its heavy packages inside its ``run``. Every
-check runs in a fresh interpreter (pytest itself has torch loaded)."""
+import neither torch, scikit-learn, matplotlib nor SciPy; each subcommand imports its heavy
+packages inside its ``run``. Every check runs in a fresh interpreter (pytest itself has
+torch loaded)."""
 
 import json
 import subprocess
