@@ -1,12 +1,12 @@
 """The tutorial notebooks: each runs top to bottom on a fresh kernel, its student version
 stops only at its blank exercises, and none is committed with outputs.
 
-Every ``notebooks/*.ipynb`` is executed through ``tools.notebooks.execute_then`` (as
-``execute``, the function the site build uses, runs it), its executed copy written to
-``build/notebooks/``; a cell that raises fails the test with the cell's source and
+Every ``notebooks/*.ipynb`` is executed through ``tools.notebooks.execute_then``, which
+runs it exactly as ``execute`` (the site build's function) does, its executed copy written
+to ``build/notebooks/``; a cell that raises fails the test with the cell's source and
 traceback. Its student version then runs on the same kernel (test_student.py says what is
-checked of it). The execution times are
-printed at the end of the module (and with ``-s`` after each notebook).
+checked of it). The execution times are printed at the end of the module (and with ``-s``
+after each notebook).
 """
 
 from __future__ import annotations
