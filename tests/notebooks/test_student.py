@@ -13,7 +13,7 @@ import copy
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from tools import student
 from tools.notebooks import execute_then, notebook_paths
@@ -130,6 +130,21 @@ def raised_beyond_the_blanks(instructor, executed) -> list[str]:
         if len(error["traceback"]) != 1 or "not done yet" not in error["traceback"][0]:
             problems.append(f"cell {i}: not the one-line 'not done yet' report")
     return problems
+
+
+def test_a_blank_whose_check_does_not_report_not_done_is_found():
+    """Executed student versions made by hand (no kernel): the check cell after the blank
+    raising nothing, then raising NotDone with a full traceback."""
+    instructor = planted_notebook()
+    executed = student.student(instructor)
+    assert raised_beyond_the_blanks(instructor, executed) == [
+        "cell 3, the check of a blank, did not raise NotDone"]
+    executed.cells[3].outputs = [new_output("error", ename="NotDone", evalue="my_y",
+                                            traceback=["Traceback", "  line 1", "NotDone"])]
+    assert raised_beyond_the_blanks(instructor, executed) == [
+        "cell 3: not the one-line 'not done yet' report"]
+    executed.cells[3].outputs[0]["traceback"] = ["my_y: not done yet"]
+    assert raised_beyond_the_blanks(instructor, executed) == []
 
 
 @pytest.mark.slow
