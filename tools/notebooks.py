@@ -113,16 +113,16 @@ def execute(path, out_dir=None, timeout: float = 240, allow_errors: bool = False
     ``out_dir`` the executed copy is written there as
     ``<name>.ipynb`` carrying ``metadata["handgrad"]["source_sha256"]``.
     """
-    nb, seconds, _ = execute_then(path, None, out_dir, timeout, allow_errors)
-    return nb, seconds
+    return execute_then(path, None, out_dir, timeout, allow_errors)
 
 
 def execute_then(path, then, out_dir=None, timeout: float = 240, allow_errors: bool = False):
-    """``execute(path, ...)``, then the NotebookNode ``then`` on the same kernel, errors allowed.
+    """``execute(path, ...)``, then the NotebookNode ``then`` (None: nothing) on the same
+    kernel, errors allowed; returns ``execute``'s (executed notebook, seconds).
 
-    Returns (executed ``path`` notebook, its seconds, executed ``then`` or None). ``path``
-    runs first, on the fresh kernel, exactly as ``execute`` runs it (its executed copy is
-    the one the site publishes). Before ``then`` runs, ``%reset -f`` empties the kernel's
+    ``then`` is executed in place: its cells hold their outputs afterwards. ``path`` runs
+    first, on the fresh kernel, exactly as ``execute`` runs it (its executed copy is the one
+    the site publishes). Before ``then`` runs, ``%reset -f`` empties the kernel's
     namespace, so ``then`` defines every name it uses itself; the modules ``path``
     imported stay imported, which saves their import time (a second kernel costs about 4 s
     of CPU: IPython, torch, matplotlib, scikit-learn). The test of a notebook's student
@@ -142,22 +142,23 @@ def execute_then(path, then, out_dir=None, timeout: float = 240, allow_errors: b
         runs += [("reset", new_notebook(cells=[new_code_cell("%reset -f")]), False),
                  (f"{path.stem} (second run)", then, True)]
     with tempfile.TemporaryDirectory(prefix="handgrad-nb-") as cwd:
-        seconds = _run_on_one_kernel(runs, _client(nb, timeout, allow_errors, cwd),
-                                     env=env, cwd=cwd)
+        seconds = _run_on_one_kernel(runs, _client(timeout, cwd), env=env, cwd=cwd)
     nb.metadata["handgrad"] = {"source_sha256": digest, "seconds": round(seconds, 3)}
     if out_dir is not None:
         _write_atomically(nb, Path(out_dir) / path.name)
-    return nb, seconds, then
+    return nb, seconds
 
 
-def _client(nb, timeout: float, allow_errors: bool, cwd: str):
-    """An nbclient ``NotebookClient`` for ``nb`` whose kernel is ipykernel run by this Python."""
+def _client(timeout: float, cwd: str):
+    """An nbclient ``NotebookClient`` whose kernel is ipykernel run by this Python; each run
+    of ``_run_on_one_kernel`` gives it its notebook."""
     from nbclient import NotebookClient
+    from nbformat.v4 import new_notebook
 
-    return NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    return NotebookClient(new_notebook(), timeout=timeout, kernel_name="python3",
                           kernel_manager_class=_kernel_manager_class(),
                           extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                          allow_errors=allow_errors, resources={"metadata": {"path": cwd}})
+                          resources={"metadata": {"path": cwd}})
 
 
 def _run_on_one_kernel(runs, client, **start) -> float:
@@ -190,13 +191,14 @@ def _run_on_one_kernel(runs, client, **start) -> float:
 
 
 def _write_atomically(nb, target: Path) -> None:
-    """Write ``nb`` to ``target`` through a temporary file, so no reader sees half of it."""
+    """Write ``nb`` to ``target`` through ``atomic_path``, so no reader sees half of it."""
     import nbformat
 
+    from handgrad.bookkeeping.atomic import atomic_path
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".ipynb.tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, tmp)
 
 
 def executed_copy(path, out_dir):

@@ -27,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from handgrad.bookkeeping.atomic import atomic_path
 from tools import site
 from tools.site_pages import ROOT, Layout
 
@@ -108,11 +109,10 @@ def print_pdf(html: Path, out: Path) -> int:
         page.goto(base + html.name, wait_until="load", timeout=120000)
         page.add_style_tag(content=PRINT_CSS)
         formulas = page.evaluate(TYPESET)
-        tmp = out.with_name(out.name + ".tmp")
-        page.pdf(path=str(tmp), format="A4", print_background=True,
-                 margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
+        with atomic_path(out) as tmp:  # no half-written PDF, no temporary left on failure
+            page.pdf(path=str(tmp), format="A4", print_background=True,
+                     margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
         browser.close()
-    os.replace(tmp, out)
     return formulas
 
 

@@ -80,7 +80,8 @@ def test_notebook_runs_top_to_bottom_and_its_student_version_stops_only_at_blank
     failure = None
     instructor = nbformat.read(path, as_version=4)
     try:
-        nb, seconds, blanked = execute_then(path, student.student(instructor), out_dir=BUILD)
+        blanked = student.student(instructor)  # executed in place, after the instructor's
+        nb, seconds = execute_then(path, blanked, out_dir=BUILD)
     except NotebookError as exc:
         failure = str(exc)  # reported outside the except: no chained traceback around it
     if failure:

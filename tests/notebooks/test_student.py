@@ -156,7 +156,8 @@ def test_a_planted_student_notebook_raises_only_not_done(tmp_path):
     instructor.cells.append(new_code_cell("print(tmp)"))  # cell 5: needs the solution's tmp
     path = tmp_path / "planted.ipynb"
     nbformat.write(instructor, path)
-    _, _, executed = execute_then(path, student.student(instructor))
+    executed = student.student(instructor)
+    execute_then(path, executed)  # runs it in place, after the instructor's
     assert student.not_done_cells(executed) == {3: "NotDone", 5: "NameError"}
     assert raised_beyond_the_blanks(instructor, executed) == ["cell 5 raised NameError"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+
+from handgrad.bookkeeping.atomic import atomic_path  # noqa: E402
 
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 DPI = 110
@@ -24,9 +25,7 @@ def figure(width: float, height: float, **kwargs):
 
 
 def save(fig, path: Path) -> None:
-    """Write ``fig`` as PNG to ``path`` (a temporary file renamed, so never half-written)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    """Write ``fig`` as PNG to ``path`` (``atomic_path``: never half-written)."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    os.replace(tmp, path)
