@@ -44,10 +44,15 @@ FINITE_DIFF_KEY = "fd"
 DECISIVE = ("pass", "fail", "rounding")  # a decision that can lead the combination
 
 
+def peak(array) -> float:
+    """``max|array|`` without a temporary array: its max and min (0 for an empty array; a
+    NaN stays NaN)."""
+    return max(float(np.max(array)), -float(np.min(array))) if np.size(array) else 0.0
+
+
 def largest(arrays) -> float:
     """The largest absolute entry over several arrays (0 for none)."""
-    peaks = (max(float(np.max(a)), -float(np.min(a))) for a in arrays if np.size(a))
-    return max(peaks, default=0.0)  # max and min: no |a| temporary (a NaN stays NaN)
+    return max(map(peak, arrays), default=0.0)
 
 
 def record(entry, key: str, **figures) -> None:
@@ -152,11 +157,6 @@ def _within_rounding(hand, reference, difference, worst, allowance, peak_hand,
     return within, at_rounding
 
 
-def _peak(array) -> float:
-    """``max|array|`` without a temporary array."""
-    return max(float(np.max(array)), -float(np.min(array)))
-
-
 def _errors(hand, reference, difference, floor: float,
             floor_abs: float) -> tuple[float, float, float, float]:
     """``norm_rel_err``, ``elem_rel_err`` (``compare.check.tolerances``), ``max|hand|``
@@ -165,8 +165,8 @@ def _errors(hand, reference, difference, floor: float,
     main cost)."""
     if not difference.size:
         return 0.0, 0.0, 0.0, 0.0
-    peak_hand = _peak(hand)
-    peak_reference = _peak(reference)
+    peak_hand = peak(hand)
+    peak_reference = peak(reference)
     reference_norm = np.linalg.norm(reference.ravel())
     norm = float(np.linalg.norm(difference.ravel()) / max(reference_norm, floor_abs, TINY))
     denominator = np.abs(hand, out=np.empty_like(hand))  # an array also for 0-d, for out=

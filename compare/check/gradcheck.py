@@ -42,6 +42,7 @@ from handgrad.bookkeeping.errors import check_finite_params
 from handgrad.compare.check import arguments, fd_plan
 from handgrad.compare.check.case import gradients_case
 from handgrad.compare.check.core import Judging, Side, judge
+from handgrad.compare.check.decide import largest, peak
 from handgrad.compare.check.diagnose import diagnose_layers
 from handgrad.compare.check.repeats import REPEAT_NOTE, changed
 from handgrad.compare.check.report import Entry, GradReport, settle
@@ -287,14 +288,11 @@ def _unlike(first: _Call, judged: _Call, dtype: str) -> list[str]:
     """The gradients and deltas of the first call that differ from the judged call's by
     more than the order of the batch can (``FIRST_CALL_SCREEN``; autograd decides which
     is wrong)."""
-    def peak(v) -> float:  # max |v| without a temporary array; NaN stays NaN
-        return max(float(np.max(v)), -float(np.min(v))) if np.size(v) else 0.0
-
     screen = FIRST_CALL_SCREEN[dtype]
     out = []
     pairs = ((first.grads, judged.grads), (first.deltas or {}, judged.deltas or {}))
     for mine, reference in pairs:
-        scale = max((peak(v) for v in reference.values()), default=0.0)
+        scale = largest(reference.values())
         for key, value in reference.items():
             if key not in mine or np.shape(mine[key]) != np.shape(value):
                 out.append(key)
