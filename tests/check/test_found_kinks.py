@@ -138,6 +138,8 @@ def test_one_sided_differences_of_a_leaky_relu(x0, left, right):
     def f() -> float:
         return float(leaky_forward(theta)[0][0])
     side = one_sided(f, theta, 0, np.finfo(np.float64).eps)
+    # tolerance: each side is a difference quotient of a linear piece, exact but for the
+    # rounding of f (about eps / h relative, h = FD_STEP · max(1, |x0|)), far below 1e-8
     assert side.left == pytest.approx(left, rel=1e-8)
     assert side.right == pytest.approx(right, rel=1e-8)
     assert side.kink == (left != right)

@@ -210,7 +210,7 @@ def test_a_check_object_case_of_a_local_class_cannot_be_rebuilt(tmp_path):
 @pytest.mark.slow  # starts a Python process
 def test_handgrad_verify_replay_in_a_fresh_process_imports_from_the_current_folder(
         user_folder, tmp_path):
-    import subprocess
+    from tests.plugin.scratch import replay_in_a_fresh_process
 
     mine = importlib.import_module("model_slip")
     rng = np.random.default_rng(3)
@@ -219,10 +219,7 @@ def test_handgrad_verify_replay_in_a_fresh_process_imports_from_the_current_fold
     report = check_model(mine.PARAMS, mine.loss_and_grads, X, y, mine.torch_loss)
     assert report.failures == ["w"], report
     _, meta = report.save(tmp_path / "saved" / "model")
-    command = ("from handgrad.compare import cli; "
-               f"raise SystemExit(cli.main(['verify', '--replay', {str(meta)!r}]))")
-    out = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
+    out = replay_in_a_fresh_process(meta, tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "saved verdict: fail" in out.stdout
     assert "gradients that disagree: ['w']" in out.stdout

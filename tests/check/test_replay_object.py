@@ -275,15 +275,12 @@ def test_a_missing_module_is_named(user_folder, tmp_path, capsys):
 @pytest.mark.slow  # starts a Python process
 def test_handgrad_verify_replay_reruns_an_object_case_in_a_fresh_process(user_folder,
                                                                          tmp_path):
-    import subprocess
+    from tests.plugin.scratch import replay_in_a_fresh_process
 
     report, meta = _failing_case(tmp_path)
     assert report.failures == ["biases"], report
     user_folder()
-    command = ("from handgrad.compare import cli; "
-               f"raise SystemExit(cli.main(['verify', '--replay', {str(meta)!r}]))")
-    out = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
+    out = replay_in_a_fresh_process(meta, tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "saved verdict: fail" in out.stdout
     assert "gradients that disagree: ['biases']" in out.stdout

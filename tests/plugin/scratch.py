@@ -33,6 +33,15 @@ def run_pytest(folder: Path, *args: str, python: str = sys.executable, env=None,
                           text=True, timeout=timeout)
 
 
+def replay_in_a_fresh_process(meta: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """``handgrad verify --replay META`` (through ``cli.main``) in a new interpreter started
+    in ``cwd``, with the clean environment; output captured."""
+    command = ("from handgrad.compare import cli; "
+               f"raise SystemExit(cli.main(['verify', '--replay', {str(meta)!r}]))")
+    return subprocess.run([sys.executable, "-c", command], cwd=cwd, env=CLEAN_ENV,
+                          capture_output=True, text=True, timeout=120)
+
+
 def outcomes(stdout: str) -> dict[str, str]:
     """node id -> PASSED/FAILED/ERROR, from the short summary of a ``-rA`` run."""
     found = re.findall(r"^(PASSED|FAILED|ERROR) (\S+)", stdout, flags=re.MULTILINE)
