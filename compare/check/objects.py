@@ -294,8 +294,10 @@ def check_object(layer, inputs, torch_fn=None, *, params=None, grads=None,  # no
         ObjectCallError: the layer's forward or backward, or torch_fn or kinks, raised; the
             message names which and the call, the original exception is ``__cause__``.
     """
-    given = ObjectCheck(layer, inputs, torch_fn, params, grads, forward_kwargs,
-                        backward_kwargs, no_grad, seed, fd, device, kinks)
+    given = ObjectCheck(layer=layer, inputs=inputs, torch_fn=torch_fn, params=params,
+                        grads=grads, forward_kwargs=forward_kwargs,
+                        backward_kwargs=backward_kwargs, no_grad=no_grad, seed=seed, fd=fd,
+                        device=device, kinks=kinks)
     return _run_check(_validated(given))
 
 
